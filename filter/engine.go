@@ -1,0 +1,395 @@
+package filter
+
+import (
+	"strconv"
+	"strings"
+)
+
+// maxRequestHeadersLength bounds Access-Control-Request-Headers (all lines
+// together). Browsers send a short sorted list; a longer one is denied rather
+// than scanned (rs/cors CVE-2025-47908 was an unbounded one).
+const maxRequestHeadersLength = 8192
+
+// Decision is the engine's verdict on one request. It is a small value: the
+// plugin keeps it for the response phase.
+type Decision struct {
+	Kind    Kind
+	Allowed bool
+	Reason  Reason
+	// Detail is the value that failed the check: the origin, the method or
+	// the header name. It is a view of the request, not a copy.
+	Detail string
+	// Origin is the request's Origin, echoed in access-control-allow-origin
+	// when allowed.
+	Origin string
+
+	policy         *policy
+	report         bool
+	privateNetwork bool // private network access requested and allowed
+	headersAsked   bool // the preflight requested at least one header
+}
+
+// Policy names the policy that applies ("default" or "policies[i]"), or "".
+func (d *Decision) Policy() string {
+	if d.policy == nil {
+		return ""
+	}
+	return d.policy.name
+}
+
+// Evaluate decides on r. It does not allocate and does not keep r.
+func (c *Config) Evaluate(r *Request) Decision {
+	p := c.selectPolicy(r)
+	if p == nil {
+		return Decision{Kind: KindUncovered, Reason: ReasonNoPolicy}
+	}
+	d := Decision{policy: p, report: c.mode == ModeReport}
+	if !r.HasOrigin {
+		d.Kind, d.Reason = KindNoOrigin, ReasonNoOrigin
+		return d
+	}
+	d.Origin = r.Origin
+	d.Kind = KindActual
+	if r.Method == "OPTIONS" && r.RequestMethod != "" {
+		d.Kind = KindPreflight
+	}
+	if d.Reason = p.checkOrigin(r); d.Reason != ReasonAllowed {
+		d.Detail = r.Origin
+		return d
+	}
+	if d.Kind == KindPreflight {
+		if d.Reason, d.Detail = p.checkMethod(r.RequestMethod); d.Reason != ReasonAllowed {
+			return d
+		}
+		if d.Reason, d.Detail, d.headersAsked = p.checkHeaders(r.RequestHeaders); d.Reason != ReasonAllowed {
+			return d
+		}
+		if r.RequestPrivateNetwork == "true" {
+			if !p.privateNetwork {
+				d.Reason, d.Detail = ReasonPrivateNetworkDenied, r.RequestPrivateNetwork
+				return d
+			}
+			d.privateNetwork = true
+		}
+	}
+	d.Allowed = true
+	return d
+}
+
+func (c *Config) selectPolicy(r *Request) *policy {
+	for _, p := range c.policies {
+		if p.matches(r) {
+			return p
+		}
+	}
+	return nil
+}
+
+// matches says whether every criterion of p's match holds for r.
+func (p *policy) matches(r *Request) bool {
+	if len(p.hosts)+len(p.hostSuffixes) > 0 && !p.matchesHost(hostOf(r.Authority)) {
+		return false
+	}
+	if len(p.pathPrefixes) > 0 && !hasAnyPrefix(r.Path, p.pathPrefixes) {
+		return false
+	}
+	if len(p.routeNames) > 0 && !contains(p.routeNames, r.RouteName) {
+		return false
+	}
+	return true
+}
+
+func (p *policy) matchesHost(host string) bool {
+	for _, h := range p.hosts {
+		if strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	for _, suffix := range p.hostSuffixes {
+		if len(host) > len(suffix) && strings.EqualFold(host[len(host)-len(suffix):], suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostOf strips the port and a trailing dot from an authority.
+func hostOf(authority string) string {
+	host := authority
+	if strings.HasPrefix(host, "[") {
+		if end := strings.IndexByte(host, ']'); end >= 0 {
+			host = host[:end+1]
+		}
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.TrimSuffix(host, ".")
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, prefix := range prefixes {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *policy) checkOrigin(r *Request) Reason {
+	if p.anyOrigin {
+		// "*" is answered whatever the value, so nothing is reflected.
+		return ReasonAllowed
+	}
+	if r.originLines > 1 {
+		return ReasonOriginInvalid
+	}
+	if r.Origin == "null" {
+		if p.allowNull {
+			return ReasonAllowed
+		}
+		return ReasonOriginNotAllowed
+	}
+	o, ok := parseOrigin(r.Origin)
+	if !ok {
+		return ReasonOriginInvalid
+	}
+	if _, ok := p.exact[r.Origin]; ok {
+		return ReasonAllowed
+	}
+	for i := range p.patterns {
+		if p.patterns[i].matches(o) {
+			return ReasonAllowed
+		}
+	}
+	for _, re := range p.regexes {
+		if re.MatchString(r.Origin) {
+			return ReasonAllowed
+		}
+	}
+	return ReasonOriginNotAllowed
+}
+
+func (p *policy) checkMethod(m string) (Reason, string) {
+	if !isToken(m) {
+		return ReasonMethodInvalid, m
+	}
+	switch {
+	case m == "GET", m == "HEAD", m == "POST": // CORS-safelisted
+	case p.anyMethod:
+	case contains(p.methods, m):
+	default:
+		return ReasonMethodNotAllowed, m
+	}
+	return ReasonAllowed, ""
+}
+
+// checkHeaders checks every element of the Access-Control-Request-Headers
+// lines: comma-separated, optional whitespace, any letter case, empty
+// elements ignored.
+func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, asked bool) {
+	total := 0
+	for _, line := range lines {
+		total += len(line) + 1
+	}
+	if total > maxRequestHeadersLength {
+		return ReasonHeadersInvalid, "longer than " + strconv.Itoa(maxRequestHeadersLength) + " bytes", false
+	}
+	for _, line := range lines {
+		for line != "" {
+			var name string
+			name, line, _ = strings.Cut(line, ",")
+			name = strings.Trim(name, " \t")
+			if name == "" {
+				continue
+			}
+			if !isToken(name) {
+				return ReasonHeadersInvalid, name, false
+			}
+			if !p.allowsHeader(name) {
+				return ReasonHeaderNotAllowed, name, false
+			}
+			asked = true
+		}
+	}
+	return ReasonAllowed, "", asked
+}
+
+func (p *policy) allowsHeader(name string) bool {
+	if p.anyHeader && !strings.EqualFold(name, "authorization") {
+		return true
+	}
+	for _, h := range p.headers {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// LocalResponse says whether the plugin answers the request itself: an
+// allowed preflight, or a failed one when unmatchedPreflights is "reject".
+// It appends the response headers to dst. Never in report mode.
+func (d *Decision) LocalResponse(dst [][2]string) (status int, headers [][2]string, ok bool) {
+	if d.Kind != KindPreflight || d.report {
+		return 0, dst, false
+	}
+	p := d.policy
+	if !d.Allowed {
+		if p.forward {
+			return 0, dst, false
+		}
+		return 403, append(dst, [2]string{"vary", p.preflightVary}), true
+	}
+	dst = append(dst, [2]string{"access-control-allow-origin", d.allowOrigin()})
+	if p.credentials {
+		dst = append(dst, [2]string{"access-control-allow-credentials", "true"})
+	}
+	if p.allowMethods != "" {
+		dst = append(dst, [2]string{"access-control-allow-methods", p.allowMethods})
+	}
+	if d.headersAsked {
+		dst = append(dst, [2]string{"access-control-allow-headers", p.allowHeaders})
+	}
+	if p.maxAge != "" {
+		dst = append(dst, [2]string{"access-control-max-age", p.maxAge})
+	}
+	if d.privateNetwork {
+		dst = append(dst, [2]string{"access-control-allow-private-network", "true"})
+	}
+	dst = append(dst, [2]string{"vary", p.preflightVary})
+	return p.preflightOK, dst, true
+}
+
+func (d *Decision) allowOrigin() string {
+	if d.policy.anyOrigin {
+		return "*"
+	}
+	return d.Origin
+}
+
+// NeedsResponse says whether the plugin must rewrite the response headers.
+func (d *Decision) NeedsResponse() bool {
+	if d.report || d.policy == nil {
+		return false
+	}
+	switch d.Kind {
+	case KindActual:
+		return true
+	case KindNoOrigin:
+		return !d.policy.anyOrigin
+	}
+	return false
+}
+
+// RewriteResponse computes the response headers from the upstream's hdrs:
+// for a request with Origin, every access-control-* header the upstream set
+// is dropped and, when allowed, the policy's are added; "origin" is merged
+// into vary unless the policy allows any origin. It appends the result to
+// dst and reports whether it differs from hdrs.
+func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
+	if !d.NeedsResponse() {
+		return dst, false
+	}
+	p := d.policy
+	changed := false
+	vary := -1
+	varied := p.anyOrigin // vary: origin is neither due nor needed
+	for _, h := range hdrs {
+		if d.Kind == KindActual && strings.HasPrefix(h[0], "access-control-") {
+			changed = true
+			continue
+		}
+		if h[0] == "vary" {
+			if vary < 0 {
+				vary = len(dst)
+			}
+			varied = varied || varyCovers(h[1])
+		}
+		dst = append(dst, h)
+	}
+	if d.Kind == KindActual && d.Allowed {
+		dst = append(dst, [2]string{"access-control-allow-origin", d.allowOrigin()})
+		if p.credentials {
+			dst = append(dst, [2]string{"access-control-allow-credentials", "true"})
+		}
+		if p.exposeHeaders != "" {
+			dst = append(dst, [2]string{"access-control-expose-headers", p.exposeHeaders})
+		}
+		changed = true
+	}
+	if !varied {
+		if vary >= 0 && strings.Trim(dst[vary][1], " \t") != "" {
+			dst[vary][1] += ", origin"
+		} else if vary >= 0 {
+			dst[vary][1] = "origin"
+		} else {
+			dst = append(dst, [2]string{"vary", "origin"})
+		}
+		changed = true
+	}
+	return dst, changed
+}
+
+// varyCovers says whether a vary value already names origin, or "*".
+func varyCovers(v string) bool {
+	for v != "" {
+		var name string
+		name, v, _ = strings.Cut(v, ",")
+		name = strings.Trim(name, " \t")
+		if name == "*" || strings.EqualFold(name, "origin") {
+			return true
+		}
+	}
+	return false
+}
+
+// Counters appends the counters the decision increments.
+func (d *Decision) Counters(dst []Counter) []Counter {
+	switch {
+	case d.Kind == KindPreflight && d.Allowed:
+		dst = append(dst, CounterPreflightAllowed)
+	case d.Kind == KindPreflight:
+		dst = append(dst, CounterPreflightDenied)
+	case d.Kind == KindActual && d.Allowed:
+		dst = append(dst, CounterActualAllowed)
+	case d.Kind == KindActual:
+		dst = append(dst, CounterActualDenied)
+	default:
+		return dst
+	}
+	if d.Reason == ReasonOriginInvalid {
+		dst = append(dst, CounterOriginInvalid)
+	}
+	if !d.Allowed && d.report {
+		dst = append(dst, CounterReportWouldDeny)
+	}
+	return dst
+}
+
+// LogLine describes a denial for a debug log line, or returns "" when the
+// request was not denied. Values from the request are quoted, so a crafted
+// header cannot forge log lines.
+func (d *Decision) LogLine() string {
+	if d.Allowed || (d.Kind != KindPreflight && d.Kind != KindActual) {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("cors: ")
+	if d.report {
+		b.WriteString("report mode, would deny ")
+	} else {
+		b.WriteString("denied ")
+	}
+	b.WriteString(d.Kind.String())
+	b.WriteString(" from origin ")
+	b.WriteString(strconv.Quote(d.Origin))
+	b.WriteString(" (policy ")
+	b.WriteString(d.policy.name)
+	b.WriteString("): ")
+	b.WriteString(d.Reason.String())
+	if d.Detail != "" && d.Detail != d.Origin {
+		b.WriteString(" ")
+		b.WriteString(strconv.Quote(d.Detail))
+	}
+	return b.String()
+}

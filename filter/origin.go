@@ -1,0 +1,282 @@
+package filter
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// maxOriginLength bounds the Origin values the engine looks at: a scheme, a
+// 253-byte host and a port fit many times over.
+const maxOriginLength = 1024
+
+// origin is a serialized origin split into its parts; the parts are views of
+// the original string.
+type origin struct {
+	scheme, host, port string // port is "" for the scheme's default port
+}
+
+// parseOrigin splits a request's Origin value if it is exactly what a browser
+// sends: "scheme://host[:port]" in lower case, the default port omitted, no
+// trailing dot, no path, query, fragment or userinfo. It does not allocate.
+// The opaque origin "null" is not handled here.
+func parseOrigin(s string) (origin, bool) {
+	if len(s) > maxOriginLength {
+		return origin{}, false
+	}
+	i := strings.Index(s, "://")
+	if i <= 0 || !validScheme(s[:i]) {
+		return origin{}, false
+	}
+	o := origin{scheme: s[:i]}
+	rest := s[i+3:]
+	if strings.HasPrefix(rest, "[") {
+		end := strings.IndexByte(rest, ']')
+		if end < 0 || !validIPv6Literal(rest[1:end]) {
+			return origin{}, false
+		}
+		o.host, rest = rest[:end+1], rest[end+1:]
+	} else {
+		end := strings.IndexByte(rest, ':')
+		if end < 0 {
+			end = len(rest)
+		}
+		o.host, rest = rest[:end], rest[end:]
+		if !validHost(o.host) {
+			return origin{}, false
+		}
+	}
+	if rest == "" {
+		return o, true
+	}
+	if rest[0] != ':' || !validPort(rest[1:]) || rest[1:] == defaultPort(o.scheme) {
+		return origin{}, false
+	}
+	o.port = rest[1:]
+	return o, true
+}
+
+// validScheme checks RFC 3986's scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
+// lower case only, as browsers serialize it.
+func validScheme(s string) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost checks a lower-case host name or IPv4 address: non-empty labels of
+// letters, digits, '-' and '_' (which real host names carry), at most 63 bytes
+// each and 253 in all. Browsers send IDNs as punycode, so non-ASCII is invalid.
+func validHost(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+			label++
+			if label > 63 {
+				return false
+			}
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+		default:
+			return false
+		}
+	}
+	return label > 0 // no trailing dot
+}
+
+// validIPv6Literal checks the text between the brackets of an IPv6 host: it
+// must parse and be in the canonical form browsers serialize.
+func validIPv6Literal(s string) bool {
+	if len(s) < 2 || len(s) > 45 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == ':' || c == '.') {
+			return false
+		}
+	}
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Is6() && a.Zone() == "" && canonicalIPv6(a) == s
+}
+
+func canonicalIPv6(a netip.Addr) string {
+	// netip prints IPv4-mapped addresses as "::ffff:1.2.3.4"; URL
+	// serialization, which browsers use, prints hex pieces only.
+	if a.Is4In6() {
+		b := a.As16()
+		return "::ffff:" + strconv.FormatUint(uint64(b[12])<<8|uint64(b[13]), 16) + ":" +
+			strconv.FormatUint(uint64(b[14])<<8|uint64(b[15]), 16)
+	}
+	return a.String()
+}
+
+// validPort checks a decimal port 1-65535 without leading zeros.
+func validPort(s string) bool {
+	if s == "" || len(s) > 5 || s[0] == '0' {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n <= 65535
+}
+
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "http", "ws":
+		return "80"
+	case "https", "wss":
+		return "443"
+	}
+	return ""
+}
+
+// originPattern is one compiled entry of allowOrigins other than an exact
+// origin, "*" or "null": a wildcard subdomain, a wildcard port, or both.
+type originPattern struct {
+	scheme     string
+	host       string // the exact host, or the suffix after "*." with its leading dot
+	subdomains bool   // host is a suffix: one or more labels must precede it
+	port       string // "" for the default port
+	anyPort    bool
+}
+
+func (p *originPattern) matches(o origin) bool {
+	if o.scheme != p.scheme || !(p.anyPort || o.port == p.port) {
+		return false
+	}
+	if p.subdomains {
+		// validHost guarantees the labels before the suffix are non-empty.
+		return len(o.host) > len(p.host) && strings.HasSuffix(o.host, p.host)
+	}
+	return o.host == p.host
+}
+
+// parsedPattern is the result of parsing one allowOrigins entry.
+type parsedPattern struct {
+	exact   string // the normalized origin when the entry has no wildcard
+	pattern originPattern
+	wild    bool // pattern holds the entry
+}
+
+// parseOriginPattern normalizes and checks one allowOrigins entry other than
+// "*" and "null". Its error message says what is wrong and how to fix it.
+func parseOriginPattern(s string) (parsedPattern, string) {
+	const form = `; write it as scheme://host[:port], e.g. "https://app.example.com", "https://*.example.com" or "http://localhost:*"`
+	if s == "" {
+		return parsedPattern{}, "empty origin" + form
+	}
+	if strings.TrimSpace(s) != s {
+		return parsedPattern{}, "leading or trailing whitespace; remove it"
+	}
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return parsedPattern{}, "no scheme" + form
+	}
+	scheme := strings.ToLower(s[:i])
+	if !validScheme(scheme) {
+		return parsedPattern{}, "invalid scheme " + strconv.Quote(s[:i]) + form
+	}
+	rest := s[i+3:]
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		what := "path"
+		switch rest[j] {
+		case '?':
+			what = "query"
+		case '#':
+			what = "fragment"
+		}
+		return parsedPattern{}, "an origin has no " + what + " (found " + strconv.Quote(rest[j:]) + "); remove everything after the host and port"
+	}
+	if strings.Contains(rest, "@") {
+		return parsedPattern{}, "an origin has no userinfo; remove the part before '@'"
+	}
+	host, port := rest, ""
+	if strings.HasPrefix(rest, "[") {
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			return parsedPattern{}, "unclosed '[' in IPv6 host"
+		}
+		host, port = rest[:end+1], rest[end+1:]
+	} else if j := strings.LastIndexByte(rest, ':'); j >= 0 {
+		host, port = rest[:j], rest[j:]
+	}
+	p := originPattern{scheme: scheme}
+	switch {
+	case port == "":
+	case port == ":*":
+		p.anyPort = true
+	case port[0] == ':' && validPort(port[1:]):
+		p.port = port[1:]
+		if p.port == defaultPort(scheme) {
+			p.port = ""
+		}
+	default:
+		return parsedPattern{}, "invalid port " + strconv.Quote(strings.TrimPrefix(port, ":")) + "; use a number from 1 to 65535, or * for any port"
+	}
+	host = strings.ToLower(host)
+	if strings.HasPrefix(host, "[") {
+		a, err := netip.ParseAddr(host[1 : len(host)-1])
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return parsedPattern{}, "invalid IPv6 address " + strconv.Quote(host)
+		}
+		host = "[" + canonicalIPv6(a) + "]"
+	} else {
+		if strings.HasPrefix(host, "*.") {
+			p.subdomains = true
+			host = host[1:] // keep the dot: the suffix to match
+		}
+		if strings.Contains(host, "*") {
+			return parsedPattern{}, "misplaced '*': it may stand only for the whole first label (\"https://*.example.com\") or the whole port (\"http://localhost:*\")"
+		}
+		name := strings.TrimPrefix(host, ".")
+		if strings.HasSuffix(name, ".") {
+			return parsedPattern{}, "trailing dot in host; browsers never send one, remove it"
+		}
+		for _, c := range []byte(name) {
+			if c >= 0x80 {
+				return parsedPattern{}, "non-ASCII host; browsers send internationalized names in punycode, write it as \"xn--...\""
+			}
+		}
+		if !validHost(name) {
+			return parsedPattern{}, "invalid host " + strconv.Quote(name)
+		}
+		if p.subdomains {
+			if !strings.Contains(name, ".") {
+				return parsedPattern{}, "a wildcard must be followed by at least two labels (\"*.example.com\"), or it allows every site under a top-level domain"
+			}
+			if _, err := netip.ParseAddr(name); err == nil {
+				return parsedPattern{}, "a wildcard cannot stand for part of an IP address"
+			}
+		}
+	}
+	p.host = host
+	if !p.subdomains && !p.anyPort {
+		exact := scheme + "://" + host
+		if p.port != "" {
+			exact += ":" + p.port
+		}
+		return parsedPattern{exact: exact}, ""
+	}
+	return parsedPattern{pattern: p, wild: true}, ""
+}
