@@ -51,8 +51,12 @@ func (e *ConfigError) Error() string {
 		}
 		b.WriteString(p.String())
 	}
-	return b.String()
+	// Values are quoted where they appear, but messages from other packages
+	// (regexp) may carry raw line breaks: keep the log line one line.
+	return lineBreaks.Replace(b.String())
 }
+
+var lineBreaks = strings.NewReplacer("\r", `\r`, "\n", `\n`)
 
 // Config is a validated, compiled CORS configuration. It is immutable and
 // safe for concurrent use; requests only read it.
@@ -187,10 +191,23 @@ func (d *decoder) fail(path, msg string) { d.errs = append(d.errs, Problem{path,
 func (d *decoder) warn(path, msg string) { d.warns = append(d.warns, Problem{path, msg}) }
 
 func join(path, key string) string {
+	if !plainKey(key) {
+		key = strconv.Quote(key) // a crafted key must not break the log line
+	}
 	if path == "" {
 		return key
 	}
 	return path + "." + key
+}
+
+func plainKey(key string) bool {
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return key != ""
 }
 
 func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }

@@ -234,7 +234,7 @@ func (p *jsonParser) escape() (rune, error) {
 		return r, nil
 	}
 	p.pos--
-	return 0, p.errorf("invalid escape '\\" + string(rune(c)) + "'")
+	return 0, p.errorf("invalid escape " + strconv.Quote("\\"+string(rune(c))))
 }
 
 func (p *jsonParser) hex4() (rune, bool) {

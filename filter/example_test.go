@@ -1,0 +1,59 @@
+package filter_test
+
+import (
+	"fmt"
+
+	"github.com/corswasm/corswasm/filter"
+)
+
+func Example() {
+	cfg, err := filter.Parse([]byte(`{
+		"allowOrigins": ["https://app.example.com"],
+		"allowMethods": ["PUT"],
+		"allowCredentials": true
+	}`))
+	if err != nil {
+		panic(err)
+	}
+	var r filter.Request
+	r.AddHeader(":method", "OPTIONS")
+	r.AddHeader("origin", "https://app.example.com")
+	r.AddHeader("access-control-request-method", "PUT")
+	d := cfg.Evaluate(&r)
+	status, headers, _ := d.LocalResponse(nil)
+	fmt.Println(status)
+	for _, h := range headers {
+		fmt.Printf("%s: %s\n", h[0], h[1])
+	}
+	// Output:
+	// 204
+	// access-control-allow-origin: https://app.example.com
+	// access-control-allow-credentials: true
+	// access-control-allow-methods: PUT
+	// vary: origin, access-control-request-method, access-control-request-headers
+}
+
+func ExampleParse() {
+	_, err := filter.Parse([]byte(`{"allowOrigins": ["https://app.example.com/"], "allowCredentials": true, "allowHeaders": ["*"]}`))
+	fmt.Println(err)
+	// Output:
+	// allowOrigins[0]: "https://app.example.com/": an origin has no path (found "/"); remove everything after the host and port; allowHeaders[0]: "*" cannot be used with allowCredentials: browsers read it as a literal header name on credentialed requests; list the headers
+}
+
+func ExampleDecision_RewriteResponse() {
+	cfg, _ := filter.Parse([]byte(`{"allowOrigins": ["https://app.example.com"], "exposeHeaders": ["x-request-id"]}`))
+	r := filter.Request{Method: "GET", Origin: "https://app.example.com", HasOrigin: true}
+	d := cfg.Evaluate(&r)
+	upstream := [][2]string{{":status", "200"}, {"access-control-allow-origin", "*"}, {"vary", "accept-encoding"}}
+	headers, changed := d.RewriteResponse(upstream, nil)
+	fmt.Println(changed)
+	for _, h := range headers {
+		fmt.Printf("%s: %s\n", h[0], h[1])
+	}
+	// Output:
+	// true
+	// :status: 200
+	// vary: accept-encoding, origin
+	// access-control-allow-origin: https://app.example.com
+	// access-control-expose-headers: x-request-id
+}

@@ -1,0 +1,101 @@
+package filter
+
+import "testing"
+
+func TestParseOrigin(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     origin
+		ok       bool
+	}{
+		{"a plain https origin", "https://app.example.com", origin{"https", "app.example.com", ""}, true},
+		{"an origin with a port", "http://localhost:8080", origin{"http", "localhost", "8080"}, true},
+		{"an IPv4 host", "http://192.168.0.1:3000", origin{"http", "192.168.0.1", "3000"}, true},
+		{"an IPv6 host", "http://[::1]:3000", origin{"http", "[::1]", "3000"}, true},
+		{"an underscore in a label", "https://my_app.example.com", origin{"https", "my_app.example.com", ""}, true},
+		{"punycode", "https://xn--bcher-kva.de", origin{"https", "xn--bcher-kva.de", ""}, true},
+		{"a browser extension", "chrome-extension://abcdef", origin{"chrome-extension", "abcdef", ""}, true},
+		{"upper case in the host", "https://App.example.com", origin{}, false},
+		{"upper case in the scheme", "HTTPS://app.example.com", origin{}, false},
+		{"the default https port", "https://a.com:443", origin{}, false},
+		{"the default http port", "http://a.com:80", origin{}, false},
+		{"a leading zero in the port", "http://a.com:080", origin{}, false},
+		{"a port out of range", "http://a.com:65536", origin{}, false},
+		{"an empty port", "http://a.com:", origin{}, false},
+		{"a trailing dot", "https://a.com.", origin{}, false},
+		{"an empty label", "https://a..com", origin{}, false},
+		{"a path", "https://a.com/x", origin{}, false},
+		{"a trailing slash", "https://a.com/", origin{}, false},
+		{"a query", "https://a.com?x", origin{}, false},
+		{"a fragment", "https://a.com#x", origin{}, false},
+		{"userinfo", "https://u:p@a.com", origin{}, false},
+		{"a space", "https://a.com ", origin{}, false},
+		{"a second value", "https://a.com, https://b.com", origin{}, false},
+		{"a control character", "https://a.com\r\n", origin{}, false},
+		{"a backtick after the host", "https://a.com`.evil.net", origin{}, false},
+		{"an exclamation mark", "https://a.com!.evil.net", origin{}, false},
+		{"a dollar sign", "https://a.com$.evil.net", origin{}, false},
+		{"a brace", "https://a.com{.evil.net", origin{}, false},
+		{"a percent-encoded host", "https://a%2ecom", origin{}, false},
+		{"non-ASCII", "https://bücher.de", origin{}, false},
+		{"a non-canonical IPv6 host", "http://[0:0::1]", origin{}, false},
+		{"an IPv6 zone", "http://[fe80::1%25eth0]", origin{}, false},
+		{"an unclosed IPv6 bracket", "http://[::1", origin{}, false},
+		{"no scheme", "a.com", origin{}, false},
+		{"an empty host", "https://", origin{}, false},
+		{"a label longer than 63 bytes", "https://" + repeat("a", 64) + ".com", origin{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := parseOrigin(tt.in)
+			if ok != tt.ok || got != tt.want {
+				t.Errorf("parseOrigin(%q) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for range n {
+		out += s
+	}
+	return out
+}
+
+func TestOriginPatternMatches(t *testing.T) {
+	tests := []struct {
+		pattern, origin string
+		want            bool
+	}{
+		{"https://*.example.com", "https://a.example.com", true},
+		{"https://*.example.com", "https://a.b.example.com", true},
+		{"https://*.example.com", "https://example.com", false},
+		{"https://*.example.com", "https://aexample.com", false},
+		{"https://*.example.com", "https://a.example.com.evil.net", false},
+		{"https://*.example.com", "http://a.example.com", false},
+		{"https://*.example.com", "https://a.example.com:8443", false},
+		{"https://*.example.com:*", "https://a.example.com:8443", true},
+		{"https://*.example.com:8443", "https://a.example.com:8443", true},
+		{"http://localhost:*", "http://localhost:1", true},
+		{"http://localhost:*", "http://localhost", true},
+		{"http://localhost:*", "https://localhost:3000", false},
+		{"http://localhost:*", "http://localhost.evil.net:3000", false},
+		{"http://[::1]:*", "http://[::1]:3000", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern+" against "+tt.origin, func(t *testing.T) {
+			pp, msg := parseOriginPattern(tt.pattern)
+			if msg != "" || !pp.wild {
+				t.Fatalf("parseOriginPattern(%q) = %+v, %q", tt.pattern, pp, msg)
+			}
+			o, ok := parseOrigin(tt.origin)
+			if !ok {
+				t.Fatalf("parseOrigin(%q) failed", tt.origin)
+			}
+			if got := pp.pattern.matches(o); got != tt.want {
+				t.Errorf("matches = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
