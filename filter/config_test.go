@@ -23,7 +23,7 @@ func TestParseRefuses(t *testing.T) {
 		{"a string where an array belongs", `{"allowOrigins": "https://a.com"}`, "allowOrigins: must be an array of strings, not a string"},
 		{"a number in a string array", `{"allowOrigins": [1]}`, "allowOrigins[0]: must be a string, not a number"},
 		{"a string where a boolean belongs", `{"allowOrigins": ["https://a.com"], "allowCredentials": "true"}`, "allowCredentials: must be true or false, not a string"},
-		{"a fractional maxAge", `{"allowOrigins": ["https://a.com"], "maxAge": 1.5}`, "maxAge: must be a whole number, not 1.5"},
+		{"a fractional maxAge", `{"allowOrigins": ["https://a.com"], "maxAge": 1.5}`, "maxAge: must be a whole number from -1e9 to 1e9, not 1.5"},
 		{"null for a field", `{"allowOrigins": null}`, "allowOrigins: must be an array of strings, not null"},
 		{"no origin anywhere", `{"allowMethods": ["GET"]}`, "allowMethods: has no effect without top-level allowOrigins"},
 		{"an empty object", `{}`, "allowOrigins: no origin is allowed anywhere"},
@@ -184,5 +184,24 @@ func TestSummary(t *testing.T) {
 	want := "cors: configuration loaded: mode enforce; policies[0] (1 origin patterns, 0 regexes); policies[1] (any origin); policies[2] (1 origin patterns, 0 regexes); default (1 origin patterns, 0 regexes)"
 	if got := cfg.Summary(); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestWholeNumber(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"600", 600, true}, {"-1", -1, true}, {"0", 0, true}, {"-0", 0, true}, {"600.0", 600, true}, {"6e2", 600, true},
+		{"6E+2", 600, true}, {"60000e-2", 600, true}, {"0.0e-5", 0, true}, {"1000000000", 1e9, true},
+		{"1.5", 0, false}, {"15e-1", 0, false}, {"1000000001", 0, false}, {"1e10", 0, false}, {"1e400", 0, false},
+		{"0.000001", 0, false}, {"123456789012345678901234567890", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := wholeNumber(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("wholeNumber(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
 	}
 }

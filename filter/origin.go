@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -102,28 +101,12 @@ func validHost(s string) bool {
 // validIPv6Literal checks the text between the brackets of an IPv6 host: it
 // must parse and be in the canonical form browsers serialize.
 func validIPv6Literal(s string) bool {
-	if len(s) < 2 || len(s) > 45 {
+	pieces, ok := parseIPv6(s)
+	if !ok {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == ':' || c == '.') {
-			return false
-		}
-	}
-	a, err := netip.ParseAddr(s)
-	return err == nil && a.Is6() && a.Zone() == "" && canonicalIPv6(a) == s
-}
-
-func canonicalIPv6(a netip.Addr) string {
-	// netip prints IPv4-mapped addresses as "::ffff:1.2.3.4"; URL
-	// serialization, which browsers use, prints hex pieces only.
-	if a.Is4In6() {
-		b := a.As16()
-		return "::ffff:" + strconv.FormatUint(uint64(b[12])<<8|uint64(b[13]), 16) + ":" +
-			strconv.FormatUint(uint64(b[14])<<8|uint64(b[15]), 16)
-	}
-	return a.String()
+	var buf [40]byte
+	return string(appendIPv6(buf[:0], pieces)) == s
 }
 
 // validPort checks a decimal port 1-65535 without leading zeros.
@@ -236,11 +219,11 @@ func parseOriginPattern(s string) (parsedPattern, string) {
 	}
 	host = strings.ToLower(host)
 	if strings.HasPrefix(host, "[") {
-		a, err := netip.ParseAddr(host[1 : len(host)-1])
-		if err != nil || !a.Is6() || a.Zone() != "" {
+		pieces, ok := parseIPv6(host[1 : len(host)-1])
+		if !ok {
 			return parsedPattern{}, "invalid IPv6 address " + strconv.Quote(host)
 		}
-		host = "[" + canonicalIPv6(a) + "]"
+		host = "[" + string(appendIPv6(nil, pieces)) + "]"
 	} else {
 		if strings.HasPrefix(host, "*.") {
 			p.subdomains = true
@@ -265,7 +248,7 @@ func parseOriginPattern(s string) (parsedPattern, string) {
 			if !strings.Contains(name, ".") {
 				return parsedPattern{}, "a wildcard must be followed by at least two labels (\"*.example.com\"), or it allows every site under a top-level domain"
 			}
-			if _, err := netip.ParseAddr(name); err == nil {
+			if _, ok := parseIPv4(name); ok {
 				return parsedPattern{}, "a wildcard cannot stand for part of an IP address"
 			}
 		}

@@ -1,0 +1,36 @@
+.PHONY: build test vet fuzz bench clean
+
+# Each target is a plain go command; the README shows them.
+
+# The plugin: a WASI reactor built by the standard Go compiler, then checked
+# against what Envoy's proxy-wasm host requires.
+build:
+	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -ldflags="-s -w" -trimpath -o plugin.wasm .
+	go run ./cmd/wasmcheck plugin.wasm
+
+# Every test: formatting and vet, the engine, the ABI layer, the build
+# checker, and the module tests that build and run the real plugin.wasm
+# (e2e builds its own copy; it does not need `make build` first).
+test: vet
+	go test ./...
+
+# Formatting and vet, natively and for the wasm build. The wasm build is
+# vetted without the unsafeptr check, which flags any conversion of a
+# host-written address into a pointer.
+vet:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	GOOS=wasip1 GOARCH=wasm go vet -unsafeptr=false ./...
+
+# Runs each fuzz target for FUZZTIME (found inputs land in testdata/fuzz).
+FUZZTIME ?= 20s
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./filter
+	go test -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME) ./filter
+
+# Engine benchmarks with allocation counts.
+bench:
+	go test -run '^$$' -bench . -benchmem ./filter
+
+clean:
+	rm -f plugin.wasm

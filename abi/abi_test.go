@@ -1,0 +1,504 @@
+//go:build !wasip1
+
+package abi
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// testHost is a fake proxy-wasm host: it returns data the way a real host
+// does, through allocate, and records what the plugin sends.
+type testHost struct {
+	config     []byte
+	request    [][2]string
+	properties map[string]string
+	failStatus uint32 // returned by every data host call when non-zero
+
+	logs      []string
+	set       [][2]string
+	local     *localResponse
+	metrics   []string
+	increment map[uint32]int64
+}
+
+type localResponse struct {
+	code    uint32
+	details string
+	body    string
+	headers [][2]string
+}
+
+// give copies b into guest memory as a host does.
+func give(b []byte) (st, data, size uint32) {
+	if len(b) == 0 {
+		return 0, 0, 0
+	}
+	addr := allocate(uint32(len(b)))
+	dst, err := peek(addr)
+	if err != nil {
+		panic(err)
+	}
+	copy(dst, b)
+	return 0, addr, uint32(len(b))
+}
+
+// peek finds a pinned buffer by address without claiming it.
+func peek(addr uint32) ([]byte, error) {
+	for _, b := range pinned {
+		if addrOf(b) == addr {
+			return b, nil
+		}
+	}
+	return nil, errBadAddress
+}
+
+func (h *testHost) Log(level uint32, msg string) uint32 {
+	h.logs = append(h.logs, []string{"trace", "debug", "info", "warn", "error", "critical"}[level]+": "+msg)
+	return 0
+}
+
+func (h *testHost) GetHeaderMapValue(mapType uint32, key string) (st, data, size uint32) {
+	if h.failStatus != 0 {
+		return h.failStatus, 0, 0
+	}
+	for _, kv := range h.request {
+		if kv[0] == key {
+			return give([]byte(kv[1]))
+		}
+	}
+	return statusNotFound, 0, 0
+}
+
+func (h *testHost) GetHeaderMapPairs(mapType uint32) (st, data, size uint32) {
+	if h.failStatus != 0 {
+		return h.failStatus, 0, 0
+	}
+	return give(AppendPairs(nil, h.request))
+}
+
+func (h *testHost) SetHeaderMapPairs(mapType uint32, pairs []byte) uint32 {
+	got, err := ParsePairs(nil, slices.Clone(pairs))
+	if err != nil {
+		return 2
+	}
+	h.set = got
+	return 0
+}
+
+func (h *testHost) SendLocalResponse(code uint32, details string, body, headers []byte) uint32 {
+	got, err := ParsePairs(nil, slices.Clone(headers))
+	if err != nil {
+		return 2
+	}
+	h.local = &localResponse{code, details, string(body), got}
+	return 0
+}
+
+func (h *testHost) GetProperty(path []byte) (st, data, size uint32) {
+	if h.failStatus != 0 {
+		return h.failStatus, 0, 0
+	}
+	v, ok := h.properties[string(path)]
+	if !ok {
+		return statusNotFound, 0, 0
+	}
+	return give([]byte(v))
+}
+
+func (h *testHost) DefineMetric(metricType uint32, name string) (st, id uint32) {
+	h.metrics = append(h.metrics, name)
+	return 0, uint32(len(h.metrics) - 1)
+}
+
+func (h *testHost) IncrementMetric(id uint32, delta int64) uint32 {
+	if h.increment == nil {
+		h.increment = map[uint32]int64{}
+	}
+	h.increment[id] += delta
+	return 0
+}
+
+func (h *testHost) GetBufferBytes(bufferType, start, maxSize uint32) (st, data, size uint32) {
+	if h.failStatus != 0 {
+		return h.failStatus, 0, 0
+	}
+	if bufferType != bufferPluginConfiguration {
+		return 2, 0, 0
+	}
+	b := h.config[start:]
+	if uint32(len(b)) > maxSize {
+		b = b[:maxSize]
+	}
+	return give(b)
+}
+
+// install resets the package state and makes h the host for one test.
+func install(t *testing.T, h *testHost, newRootContext func(uint32) Root) *int {
+	t.Helper()
+	errs := new(int)
+	fakeHost = h
+	SetPlugin(newRootContext)
+	SetInternalErrorHook(func() { *errs++ })
+	clear(roots)
+	clear(streams)
+	t.Cleanup(func() {
+		fakeHost = nil
+		SetPlugin(nil)
+		SetInternalErrorHook(nil)
+		clear(roots)
+		clear(streams)
+		if depth != 0 || len(pinned) != 0 {
+			t.Errorf("after the test: depth %d, %d pinned buffers", depth, len(pinned))
+		}
+	})
+	return errs
+}
+
+// testRoot and testStream record calls and panic on request.
+type testRoot struct {
+	id       uint32
+	started  int
+	config   []string
+	panicOn  string
+	streams  map[uint32]*testStream
+	noStream bool
+}
+
+func (r *testRoot) maybePanic(what string) {
+	if r.panicOn == what {
+		panic(errors.New("boom in " + what))
+	}
+}
+
+func (r *testRoot) OnVMStart(int) bool { r.started++; r.maybePanic("vmstart"); return true }
+func (r *testRoot) OnConfigure(c []byte) bool {
+	r.maybePanic("configure")
+	r.config = append(r.config, string(c))
+	return true
+}
+func (r *testRoot) OnDone() bool { r.maybePanic("rootdone"); return true }
+func (r *testRoot) NewStream(id uint32) Stream {
+	r.maybePanic("newstream")
+	if r.noStream {
+		return nil
+	}
+	s := &testStream{root: r}
+	if r.streams == nil {
+		r.streams = map[uint32]*testStream{}
+	}
+	r.streams[id] = s
+	return s
+}
+
+type testStream struct {
+	root           *testRoot
+	calls          []string
+	origin, header string
+}
+
+func (s *testStream) OnRequestHeaders(n int, eos bool) types.Action {
+	s.calls = append(s.calls, "request")
+	s.root.maybePanic("request")
+	s.origin, _ = GetHeader(MapRequestHeaders, "origin")
+	return types.ActionPause
+}
+func (s *testStream) OnResponseHeaders(n int, eos bool) types.Action {
+	s.calls = append(s.calls, "response")
+	s.root.maybePanic("response")
+	return types.ActionPause
+}
+func (s *testStream) OnDone()   { s.calls = append(s.calls, "done"); s.root.maybePanic("done") }
+func (s *testStream) OnDelete() { s.calls = append(s.calls, "delete"); s.root.maybePanic("delete") }
+
+func TestLifecycle(t *testing.T) {
+	h := &testHost{config: []byte(`{"policies":[]}`), request: [][2]string{{"origin", "https://a.test"}}}
+	var r *testRoot
+	errs := install(t, h, func(id uint32) Root { r = &testRoot{id: id}; return r })
+
+	// Envoy: the root context first, then vm_start with its ID.
+	onContextCreate(1, 0)
+	if r == nil || r.id != 1 {
+		t.Fatalf("root not created: %+v", r)
+	}
+	if !onVMStart(1, 0) || r.started != 1 {
+		t.Fatal("vm_start not delivered")
+	}
+	if !onConfigure(1, uint32(len(h.config))) || !slices.Equal(r.config, []string{string(h.config)}) {
+		t.Fatalf("configure got %q", r.config)
+	}
+	onContextCreate(2, 1)
+	if got := onRequestHeaders(2, 1, 0); got != types.ActionPause {
+		t.Fatalf("request headers = %v", got)
+	}
+	if s := r.streams[2]; s.origin != "https://a.test" {
+		t.Fatalf("origin = %q", s.origin)
+	}
+	onResponseHeaders(2, 0, 1)
+	if !onDone(2) {
+		t.Fatal("stream done = false")
+	}
+	onDelete(2)
+	if got := r.streams[2].calls; !slices.Equal(got, []string{"request", "response", "done", "delete"}) {
+		t.Fatalf("stream calls = %q", got)
+	}
+	if _, ok := streams[2]; ok {
+		t.Fatal("stream not deleted")
+	}
+	// Callbacks for a deleted or unknown stream are no-ops.
+	if got := onRequestHeaders(2, 1, 0); got != types.ActionContinue {
+		t.Fatalf("unknown stream: %v", got)
+	}
+	if !onDone(99) {
+		t.Fatal("unknown context done = false")
+	}
+	onDelete(99)
+	if !onDone(1) {
+		t.Fatal("root done = false")
+	}
+	onDelete(1)
+	if len(roots) != 0 || *errs != 0 || len(h.logs) != 0 {
+		t.Fatalf("roots %v, internal errors %d, logs %q", roots, *errs, h.logs)
+	}
+}
+
+func TestEmulatorOrder(t *testing.T) {
+	// The SDK's emulator calls vm_start with root ID 0, before or after
+	// creating the root context.
+	h := &testHost{}
+	var created []uint32
+	install(t, h, func(id uint32) Root { created = append(created, id); return &testRoot{id: id} })
+	if !onVMStart(0, 0) {
+		t.Fatal("vm_start(0) before any context = false")
+	}
+	onContextCreate(1, 0)
+	if !onVMStart(0, 0) {
+		t.Fatal("vm_start(0) after the root = false")
+	}
+	if !onConfigure(1, 0) {
+		t.Fatal("configure without configuration = false")
+	}
+	// A host that configures a root it never announced still gets one.
+	if !onConfigure(7, 0) {
+		t.Fatal("configure of an unannounced root = false")
+	}
+	if !slices.Equal(created, []uint32{1, 7}) {
+		t.Fatalf("roots created: %v", created)
+	}
+	// A stream whose parent is unknown is ignored.
+	onContextCreate(5, 0)
+	onContextCreate(6, 42)
+	if got := onRequestHeaders(6, 0, 0); got != types.ActionContinue {
+		t.Fatalf("orphan stream: %v", got)
+	}
+}
+
+func TestNilStream(t *testing.T) {
+	install(t, &testHost{}, func(id uint32) Root { return &testRoot{id: id, noStream: true} })
+	onContextCreate(1, 0)
+	onContextCreate(2, 1)
+	if got := onRequestHeaders(2, 0, 0); got != types.ActionContinue {
+		t.Fatalf("stream the plugin declined: %v", got)
+	}
+}
+
+func TestPanicsAreRecovered(t *testing.T) {
+	tests := []struct {
+		panicOn string
+		call    func() any
+		want    any
+	}{
+		{"vmstart", func() any { return onVMStart(1, 0) }, false},
+		{"configure", func() any { return onConfigure(1, 0) }, false},
+		{"newstream", func() any { onContextCreate(2, 1); return nil }, nil},
+		{"request", func() any { return onRequestHeaders(2, 0, 0) }, types.ActionContinue},
+		{"response", func() any { return onResponseHeaders(2, 0, 0) }, types.ActionContinue},
+		{"done", func() any { return onDone(2) }, true},
+		{"rootdone", func() any { return onDone(1) }, true},
+		{"delete", func() any { onDelete(2); return nil }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.panicOn, func(t *testing.T) {
+			h := &testHost{request: [][2]string{{"origin", "o"}}}
+			r := &testRoot{id: 1}
+			errs := install(t, h, func(uint32) Root { return r })
+			onContextCreate(1, 0)
+			if tt.panicOn != "newstream" {
+				onContextCreate(2, 1)
+			}
+			r.panicOn = tt.panicOn
+			if got := tt.call(); got != tt.want {
+				t.Fatalf("returned %v, want %v", got, tt.want)
+			}
+			if *errs != 1 {
+				t.Fatalf("internal error hook called %d times", *errs)
+			}
+			if len(h.logs) != 1 || !strings.HasPrefix(h.logs[0], "error: abi: panic in proxy_on_") || !strings.HasSuffix(h.logs[0], "boom in "+tt.panicOn) {
+				t.Fatalf("logs = %q", h.logs)
+			}
+		})
+	}
+}
+
+func TestPanickingHookDoesNotTrap(t *testing.T) {
+	h := &testHost{}
+	r := &testRoot{id: 1, panicOn: "configure"}
+	install(t, h, func(uint32) Root { return r })
+	SetInternalErrorHook(func() { panic("hook") })
+	if onConfigure(1, 0) {
+		t.Fatal("configure = true after a panic")
+	}
+}
+
+func TestPanicString(t *testing.T) {
+	var nilMap map[string]int
+	err := func() (v any) {
+		defer func() { v = recover() }()
+		nilMap["x"] = 1
+		return nil
+	}()
+	for _, tt := range []struct {
+		v    any
+		want string
+	}{
+		{"text", "text"},
+		{errors.New("an error"), "an error"},
+		{err, "assignment to entry in nil map"},
+		{42, "42"},
+		{struct{}{}, "(a panic value of a type that cannot be printed)"},
+	} {
+		if got := panicString(tt.v); got != tt.want {
+			t.Errorf("panicString(%#v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
+
+func TestConfigureReadFailure(t *testing.T) {
+	h := &testHost{config: []byte("{}"), failStatus: 10}
+	r := &testRoot{id: 1}
+	install(t, h, func(uint32) Root { return r })
+	onContextCreate(1, 0)
+	if onConfigure(1, 2) {
+		t.Fatal("configure = true when the configuration cannot be read")
+	}
+	if len(r.config) != 0 || len(h.logs) != 1 || !strings.Contains(h.logs[0], "reading the plugin configuration") {
+		t.Fatalf("config %q, logs %q", r.config, h.logs)
+	}
+}
+
+// inCallback runs f as an exported callback does.
+func inCallback(f func()) {
+	enter()
+	defer leave()
+	f()
+}
+
+func TestHostCalls(t *testing.T) {
+	h := &testHost{
+		request:    [][2]string{{":method", "OPTIONS"}, {"origin", "https://a.test"}, {"x-empty", ""}, {"origin", "https://b.test"}},
+		properties: map[string]string{"xds\x00route_name": "r1"},
+	}
+	errs := install(t, h, nil)
+	inCallback(func() {
+		if v, ok := GetHeader(MapRequestHeaders, "origin"); !ok || v != "https://a.test" {
+			t.Errorf("GetHeader(origin) = %q, %v", v, ok)
+		}
+		if v, ok := GetHeader(MapRequestHeaders, "x-empty"); !ok || v != "" {
+			t.Errorf("GetHeader(x-empty) = %q, %v", v, ok)
+		}
+		if _, ok := GetHeader(MapRequestHeaders, "absent"); ok {
+			t.Error("GetHeader(absent) found")
+		}
+		hdrs, err := GetHeaders(MapRequestHeaders)
+		if err != nil || !slices.Equal(hdrs, h.request) {
+			t.Errorf("GetHeaders = %q, %v", hdrs, err)
+		}
+		if v, ok := GetProperty("xds", "route_name"); !ok || string(v) != "r1" {
+			t.Errorf("GetProperty = %q, %v", v, ok)
+		}
+		if _, ok := GetProperty("xds", "cluster_name"); ok {
+			t.Error("GetProperty(absent) found")
+		}
+		if err := SetHeaders(MapResponseHeaders, [][2]string{{"vary", "origin"}}); err != nil || !slices.Equal(h.set, [][2]string{{"vary", "origin"}}) {
+			t.Errorf("SetHeaders: %v, host got %q", err, h.set)
+		}
+		err = SendLocalResponse(204, [][2]string{{"access-control-allow-origin", "https://a.test"}}, nil, "cors_preflight")
+		if err != nil || h.local == nil || h.local.code != 204 || h.local.details != "cors_preflight" || h.local.body != "" ||
+			!slices.Equal(h.local.headers, [][2]string{{"access-control-allow-origin", "https://a.test"}}) {
+			t.Errorf("SendLocalResponse: %v, host got %+v", err, h.local)
+		}
+		if err := SendLocalResponse(42, nil, nil, ""); err == nil {
+			t.Error("SendLocalResponse(42) succeeded")
+		}
+		id, err := DefineCounter("cors.x")
+		if err != nil || id != 0 || !slices.Equal(h.metrics, []string{"cors.x"}) {
+			t.Errorf("DefineCounter = %d, %v", id, err)
+		}
+		IncrementCounter(id, 3)
+		if h.increment[id] != 3 {
+			t.Errorf("counter = %d", h.increment[id])
+		}
+		Log(LogInfo, "hello")
+		if h.logs[len(h.logs)-1] != "info: hello" {
+			t.Errorf("logs = %q", h.logs)
+		}
+	})
+	if *errs != 0 {
+		t.Fatalf("internal errors: %d", *errs)
+	}
+}
+
+func TestHostCallFailures(t *testing.T) {
+	h := &testHost{request: [][2]string{{"origin", "o"}}, failStatus: 10}
+	errs := install(t, h, nil)
+	inCallback(func() {
+		if _, ok := GetHeader(MapRequestHeaders, "origin"); ok {
+			t.Error("GetHeader succeeded")
+		}
+		if _, ok := GetProperty("xds", "route_name"); ok {
+			t.Error("GetProperty succeeded")
+		}
+		if _, err := GetHeaders(MapRequestHeaders); !errors.Is(err, types.ErrorInternalFailure) {
+			t.Errorf("GetHeaders err = %v", err)
+		}
+	})
+	// GetHeader and GetProperty cannot return the error: they log it and
+	// report it to the hook.
+	if *errs != 2 || len(h.logs) != 2 || !strings.HasPrefix(h.logs[0], "warn: abi: proxy_get_header_map_value(origin): ") {
+		t.Fatalf("internal errors %d, logs %q", *errs, h.logs)
+	}
+}
+
+func TestNotInHost(t *testing.T) {
+	if _, err := GetHeaders(MapRequestHeaders); !errors.Is(err, ErrNotInHost) {
+		t.Fatalf("GetHeaders natively: %v", err)
+	}
+	if err := SetHeaders(MapRequestHeaders, nil); !errors.Is(err, ErrNotInHost) {
+		t.Fatalf("SetHeaders natively: %v", err)
+	}
+	if _, err := DefineCounter("x"); !errors.Is(err, ErrNotInHost) {
+		t.Fatalf("DefineCounter natively: %v", err)
+	}
+}
+
+func TestStatusError(t *testing.T) {
+	for st, want := range map[uint32]error{
+		0: nil, 1: types.ErrorStatusNotFound, 2: types.ErrorStatusBadArgument,
+		7: types.ErrorStatusEmpty, 10: types.ErrorInternalFailure, 12: types.ErrorUnimplemented,
+		statusNotInHost: ErrNotInHost,
+	} {
+		if got := statusError(st); got != want {
+			t.Errorf("statusError(%d) = %v, want %v", st, got, want)
+		}
+	}
+	if got := statusError(6).Error(); got != "proxy-wasm host status 6 (invalid memory access)" {
+		t.Errorf("statusError(6) = %q", got)
+	}
+	if got := statusError(99).Error(); got != "proxy-wasm host status 99" {
+		t.Errorf("statusError(99) = %q", got)
+	}
+}

@@ -1,0 +1,130 @@
+package abi
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Host calls for the plugin. They may be called from the callbacks of Root
+// and Stream (not from init). Strings and bytes they return may be views of
+// memory the host wrote; this package never reuses that memory.
+
+// Log sends msg to the host's log at level.
+func Log(level LogLevel, msg string) {
+	callLog(uint32(level), msg)
+}
+
+// GetHeader returns the value of header name (lower case) in the map. ok is
+// false when the header is absent; also when the host call fails, which is
+// logged and reported to the internal error hook. With several lines of the
+// header, the host returns one of them.
+func GetHeader(mapType MapType, name string) (value string, ok bool) {
+	st, data, size := callGetHeaderMapValue(uint32(mapType), name)
+	if st == statusNotFound {
+		return "", false
+	}
+	b, err := claimResult(st, data, size)
+	if err != nil {
+		hostFailure("proxy_get_header_map_value("+name+")", err)
+		return "", false
+	}
+	return bytesString(b), true
+}
+
+// GetHeaders returns every header line of the map, in order.
+func GetHeaders(mapType MapType) ([][2]string, error) {
+	return AppendHeaders(nil, mapType)
+}
+
+// AppendHeaders appends every header line of the map to dst, in order, and
+// returns the extended slice. The strings are views of memory the host wrote.
+func AppendHeaders(dst [][2]string, mapType MapType) ([][2]string, error) {
+	b, err := claimResult(callGetHeaderMapPairs(uint32(mapType)))
+	if err != nil {
+		return dst, err
+	}
+	return ParsePairs(dst, b)
+}
+
+// SetHeaders replaces every header line of the map with headers.
+func SetHeaders(mapType MapType, headers [][2]string) error {
+	outbound = AppendPairs(outbound[:0], headers)
+	return statusError(callSetHeaderMapPairs(uint32(mapType), outbound))
+}
+
+// SendLocalResponse makes the host answer the request itself with status,
+// headers and body; details is the response code details Envoy records (no
+// spaces). The callback then returns types.ActionPause.
+func SendLocalResponse(status int, headers [][2]string, body []byte, details string) error {
+	if status < 100 || status > 999 {
+		return errBadStatus
+	}
+	outbound = AppendPairs(outbound[:0], headers)
+	return statusError(callSendLocalResponse(uint32(status), details, body, outbound))
+}
+
+// GetProperty returns the value of the host property at path, e.g.
+// GetProperty("xds", "route_name"). ok is false when the property is absent;
+// also when the host call fails, which is logged and reported to the internal
+// error hook. The bytes are a view of memory the host wrote.
+func GetProperty(path ...string) (value []byte, ok bool) {
+	outbound = AppendPath(outbound[:0], path)
+	st, data, size := callGetProperty(outbound)
+	if st == statusNotFound {
+		return nil, false
+	}
+	b, err := claimResult(st, data, size)
+	if err != nil {
+		hostFailure("proxy_get_property", err)
+		return nil, false
+	}
+	return b, true
+}
+
+// DefineCounter defines a counter metric and returns its ID. Call it from
+// OnVMStart or OnConfigure: the host refuses it during init.
+func DefineCounter(name string) (uint32, error) {
+	st, id := callDefineMetric(metricCounter, name)
+	if err := statusError(st); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// IncrementCounter adds delta to the counter id. A failure is ignored: there
+// is nothing useful to do about a counter that cannot be counted.
+func IncrementCounter(id uint32, delta int64) {
+	callIncrementMetric(id, delta)
+}
+
+// outbound is reused to serialize what is passed to the host, which copies it
+// before the host call returns.
+var outbound []byte
+
+// errBadStatus reports an HTTP status outside 100-999.
+var errBadStatus = errors.New("abi: HTTP status out of range")
+
+// getBuffer reads the first size bytes of a host buffer (e.g. the plugin
+// configuration).
+func getBuffer(bufferType, size uint32) ([]byte, error) {
+	return claimResult(callGetBufferBytes(bufferType, 0, size))
+}
+
+// claimResult turns a host call's status and result slots into the bytes the
+// host wrote.
+func claimResult(st, data, size uint32) ([]byte, error) {
+	if err := statusError(st); err != nil {
+		return nil, err
+	}
+	return claim(data, size)
+}
+
+// hostFailure logs a host call failure that the API cannot return and
+// reports it to the internal error hook.
+func hostFailure(call string, err error) {
+	Log(LogWarn, "abi: "+call+": "+err.Error())
+	reportInternalError()
+}
+
+// itoa formats n for log lines.
+func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }

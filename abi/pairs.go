@@ -1,0 +1,110 @@
+package abi
+
+import (
+	"errors"
+	"unsafe"
+)
+
+// ErrMalformedPairs reports a serialized header map that does not follow the
+// ABI's layout (see ParsePairs).
+var ErrMalformedPairs = errors.New("abi: malformed header map")
+
+// ParsePairs decodes a header map serialized as the ABI does it: the number of
+// pairs (u32 little endian), then the length of each key and value (u32 LE
+// pairs), then each key and each value followed by a NUL byte. It appends the
+// pairs to dst. An empty buf is an empty map.
+//
+// The strings alias buf (no copy): buf must not be modified afterwards. The
+// garbage collector keeps buf alive as long as one of the strings is.
+//
+// Input that does not match the layout exactly (truncated, counts or lengths
+// past the end, a missing NUL, trailing bytes) returns dst unchanged and
+// ErrMalformedPairs.
+func ParsePairs(dst [][2]string, buf []byte) ([][2]string, error) {
+	if len(buf) == 0 {
+		return dst, nil
+	}
+	if len(buf) < 4 {
+		return dst, ErrMalformedPairs
+	}
+	n := uint64(le32(buf))
+	sizes := buf[4:]
+	if n*8 > uint64(len(sizes)) {
+		return dst, ErrMalformedPairs
+	}
+	data := sizes[n*8:]
+	start := len(dst)
+	dst = growPairs(dst, int(n))
+	for i := range int(n) {
+		var kv [2]string
+		for j := range kv {
+			size := uint64(le32(sizes[8*i+4*j:]))
+			if size >= uint64(len(data)) || data[size] != 0 {
+				return dst[:start], ErrMalformedPairs
+			}
+			kv[j] = bytesString(data[:size])
+			data = data[size+1:]
+		}
+		dst = append(dst, kv)
+	}
+	if len(data) != 0 {
+		return dst[:start], ErrMalformedPairs
+	}
+	return dst, nil
+}
+
+// AppendPairs serializes pairs as ParsePairs reads them and appends the result to dst.
+func AppendPairs(dst []byte, pairs [][2]string) []byte {
+	dst = appendLE32(dst, uint32(len(pairs)))
+	for _, kv := range pairs {
+		dst = appendLE32(dst, uint32(len(kv[0])))
+		dst = appendLE32(dst, uint32(len(kv[1])))
+	}
+	for _, kv := range pairs {
+		dst = append(dst, kv[0]...)
+		dst = append(dst, 0)
+		dst = append(dst, kv[1]...)
+		dst = append(dst, 0)
+	}
+	return dst
+}
+
+// AppendPath serializes a property path (e.g. "xds", "route_name") as the ABI
+// expects it, the segments separated by NUL bytes, and appends it to dst.
+func AppendPath(dst []byte, path []string) []byte {
+	for i, seg := range path {
+		if i > 0 {
+			dst = append(dst, 0)
+		}
+		dst = append(dst, seg...)
+	}
+	return dst
+}
+
+// growPairs makes room for n more pairs in dst.
+func growPairs(dst [][2]string, n int) [][2]string {
+	if cap(dst)-len(dst) >= n {
+		return dst
+	}
+	grown := make([][2]string, len(dst), len(dst)+n)
+	copy(grown, dst)
+	return grown
+}
+
+// bytesString returns a string that shares b's memory.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// le32 and appendLE32 read and write the ABI's little-endian u32s; they stand
+// in for encoding/binary, which would pull reflect into the module.
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+func appendLE32(dst []byte, v uint32) []byte {
+	return append(dst, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+}

@@ -1,0 +1,130 @@
+package abi
+
+import (
+	"encoding/binary"
+	"errors"
+	"slices"
+	"testing"
+)
+
+// le builds a buffer from u32 little-endian words and raw strings.
+func le(parts ...any) []byte {
+	var b []byte
+	for _, p := range parts {
+		switch p := p.(type) {
+		case int:
+			b = binary.LittleEndian.AppendUint32(b, uint32(p))
+		case string:
+			b = append(b, p...)
+		}
+	}
+	return b
+}
+
+func TestParsePairs(t *testing.T) {
+	tests := []struct {
+		name string
+		buf  []byte
+		want [][2]string
+		err  bool
+	}{
+		{name: "empty buffer", buf: nil, want: nil},
+		{name: "zero pairs", buf: le(0), want: nil},
+		{name: "one pair", buf: le(1, 6, 14, "origin\x00https://a.test\x00"),
+			want: [][2]string{{"origin", "https://a.test"}}},
+		{name: "empty key and value", buf: le(2, 0, 0, 1, 0, "\x00\x00k\x00\x00"),
+			want: [][2]string{{"", ""}, {"k", ""}}},
+		{name: "repeated names keep order", buf: le(2, 1, 1, 1, 1, "a\x001\x00a\x002\x00"),
+			want: [][2]string{{"a", "1"}, {"a", "2"}}},
+		{name: "value with NUL-free binary", buf: le(1, 1, 3, "x\x00\xff\xfe\x01\x00"),
+			want: [][2]string{{"x", "\xff\xfe\x01"}}},
+
+		{name: "count truncated", buf: []byte{1, 0}, err: true},
+		{name: "count exceeds buffer", buf: le(3, 1, 1, "a\x00b\x00"), err: true},
+		{name: "huge count", buf: le(0xffffffff), err: true},
+		{name: "sizes truncated", buf: append(le(1, 1), 0, 0), err: true},
+		{name: "key past end", buf: le(1, 10, 1, "a\x00b\x00"), err: true},
+		{name: "value past end", buf: le(1, 1, 10, "a\x00b\x00"), err: true},
+		{name: "huge length", buf: le(1, 0xffffffff, 0, "a\x00\x00"), err: true},
+		{name: "missing key NUL", buf: le(1, 1, 1, "ab\x00\x00"), err: true},
+		{name: "missing final NUL", buf: le(1, 1, 1, "a\x00b"), err: true},
+		{name: "trailing bytes", buf: le(1, 1, 1, "a\x00b\x00junk"), err: true},
+		{name: "lengths overlap data", buf: le(1, 2, 0, "a\x00\x00"), err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := [][2]string{{"keep", "me"}}
+			got, err := ParsePairs(slices.Clone(prefix), tt.buf)
+			if tt.err {
+				if !errors.Is(err, ErrMalformedPairs) {
+					t.Fatalf("err = %v, want ErrMalformedPairs", err)
+				}
+				if !slices.Equal(got, prefix) {
+					t.Fatalf("dst changed on error: %q", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := append(slices.Clone(prefix), tt.want...); !slices.Equal(got, want) {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestAppendPairsRoundTrip(t *testing.T) {
+	for _, pairs := range [][][2]string{
+		nil,
+		{{"a", "b"}},
+		{{":status", "204"}, {"access-control-allow-origin", "https://a.test"}, {"vary", ""}, {"", "x"}},
+	} {
+		buf := AppendPairs([]byte("prefix"), pairs)
+		got, err := ParsePairs(nil, buf[len("prefix"):])
+		if err != nil {
+			t.Fatalf("%q: %v", pairs, err)
+		}
+		if !slices.Equal(got, pairs) {
+			t.Fatalf("round trip of %q gave %q", pairs, got)
+		}
+	}
+	if got, want := AppendPairs(nil, [][2]string{{"ab", "c"}}), le(1, 2, 1, "ab\x00c\x00"); !slices.Equal(got, want) {
+		t.Fatalf("AppendPairs = %q, want %q", got, want)
+	}
+}
+
+func TestAppendPath(t *testing.T) {
+	tests := []struct {
+		path []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"xds"}, "xds"},
+		{[]string{"xds", "route_name"}, "xds\x00route_name"},
+		{[]string{"a", "", "b"}, "a\x00\x00b"},
+	}
+	for _, tt := range tests {
+		if got := string(AppendPath(nil, tt.path)); got != tt.want {
+			t.Errorf("AppendPath(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
+
+func FuzzParsePairs(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(le(1, 1, 1, "a\x00b\x00"))
+	f.Add(le(2, 0, 0, 1, 0, "\x00\x00k\x00\x00"))
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		pairs, err := ParsePairs(nil, buf)
+		if err != nil {
+			return
+		}
+		if len(buf) == 0 {
+			return
+		}
+		if again := AppendPairs(nil, pairs); !slices.Equal(again, buf) {
+			t.Fatalf("accepted %q but it re-serializes as %q", buf, again)
+		}
+	})
+}

@@ -1,0 +1,356 @@
+package main
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tetratelabs/wabin/binary"
+	"github.com/tetratelabs/wabin/wasm"
+)
+
+// Report is what Check finds in a module.
+type Report struct {
+	Size    int
+	ABI     string   // the proxy_abi_version_* export, "" if none
+	Imports []string // "module.name", in module order
+	Exports []string // export names, in module order
+
+	// Problems make the module unfit for Envoy (or for the e2e emulator);
+	// each names the offender and how to fix it.
+	Problems []string
+	// Notes are facts worth knowing that do not fail the check.
+	Notes []string
+
+	// Envoy133 and Envoy132 say whether Envoy 1.33–1.38 and Envoy ≤1.32
+	// could load the module; the Why fields say what stops them.
+	Envoy133, Envoy132       bool
+	Envoy133Why, Envoy132Why string
+}
+
+// OK says whether the module passed.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+const (
+	wasiModule = "wasi_snapshot_preview1"
+	envModule  = "env"
+)
+
+var (
+	i32 = wasm.ValueTypeI32
+	i64 = wasm.ValueTypeI64
+)
+
+// sig is a function signature.
+type sig struct{ params, results []wasm.ValueType }
+
+func (s sig) String() string {
+	return "(" + typeNames(s.params) + ") -> (" + typeNames(s.results) + ")"
+}
+
+func typeNames(ts []wasm.ValueType) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = wasm.ValueTypeName(t)
+	}
+	return strings.Join(names, ", ")
+}
+
+// words is a signature of n i32 parameters and the given results.
+func words(n int, results ...wasm.ValueType) sig {
+	return sig{params: slices.Repeat([]wasm.ValueType{i32}, n), results: results}
+}
+
+// abiVersions are the ABI marker exports Envoy accepts for this module.
+var abiVersions = []string{"proxy_abi_version_0_2_1", "proxy_abi_version_0_2_0"}
+
+// requiredExports are the exports the plugin needs, with their signatures
+// (proxy-wasm ABI 0.2.1; Envoy checks them at load).
+var requiredExports = map[string]sig{
+	"_initialize":               words(0),
+	"proxy_on_memory_allocate":  words(1, i32),
+	"proxy_on_context_create":   words(2),
+	"proxy_on_vm_start":         words(2, i32),
+	"proxy_on_configure":        words(2, i32),
+	"proxy_on_request_headers":  words(3, i32),
+	"proxy_on_response_headers": words(3, i32),
+	"proxy_on_done":             words(1, i32),
+	"proxy_on_log":              words(1),
+	"proxy_on_delete":           words(1),
+}
+
+// forbiddenExports would make Envoy enter the VM for every body chunk or
+// trailer, for nothing.
+var forbiddenExports = map[string]string{
+	"_start":                     "a command module: build with -buildmode=c-shared so that the module is a reactor (exports _initialize)",
+	"proxy_on_request_body":      "remove the //go:wasmexport: Envoy would call into the VM for every request body chunk",
+	"proxy_on_response_body":     "remove the //go:wasmexport: Envoy would call into the VM for every response body chunk",
+	"proxy_on_request_trailers":  "remove the //go:wasmexport: Envoy would call into the VM for request trailers",
+	"proxy_on_response_trailers": "remove the //go:wasmexport: Envoy would call into the VM for response trailers",
+	"proxy_on_request_metadata":  "remove the //go:wasmexport: Envoy would call into the VM for request metadata",
+	"proxy_on_response_metadata": "remove the //go:wasmexport: Envoy would call into the VM for response metadata",
+}
+
+// hostFunctions are the env.proxy_* functions Envoy provides to ABI 0.2.x
+// modules, with their signatures (proxy-wasm-cpp-host).
+var hostFunctions = map[string]sig{
+	"proxy_log":                          words(3, i32),
+	"proxy_get_log_level":                words(1, i32),
+	"proxy_get_status":                   words(3, i32),
+	"proxy_set_property":                 words(4, i32),
+	"proxy_get_property":                 words(4, i32),
+	"proxy_send_local_response":          words(8, i32),
+	"proxy_get_shared_data":              words(5, i32),
+	"proxy_set_shared_data":              words(5, i32),
+	"proxy_register_shared_queue":        words(3, i32),
+	"proxy_resolve_shared_queue":         words(5, i32),
+	"proxy_dequeue_shared_queue":         words(3, i32),
+	"proxy_enqueue_shared_queue":         words(3, i32),
+	"proxy_get_header_map_value":         words(5, i32),
+	"proxy_add_header_map_value":         words(5, i32),
+	"proxy_replace_header_map_value":     words(5, i32),
+	"proxy_remove_header_map_value":      words(3, i32),
+	"proxy_get_header_map_pairs":         words(3, i32),
+	"proxy_set_header_map_pairs":         words(3, i32),
+	"proxy_get_header_map_size":          words(2, i32),
+	"proxy_get_buffer_status":            words(3, i32),
+	"proxy_get_buffer_bytes":             words(5, i32),
+	"proxy_set_buffer_bytes":             words(5, i32),
+	"proxy_continue_stream":              words(1, i32),
+	"proxy_close_stream":                 words(1, i32),
+	"proxy_http_call":                    words(10, i32),
+	"proxy_grpc_call":                    words(12, i32),
+	"proxy_grpc_stream":                  words(9, i32),
+	"proxy_grpc_send":                    words(4, i32),
+	"proxy_grpc_cancel":                  words(1, i32),
+	"proxy_grpc_close":                   words(1, i32),
+	"proxy_set_tick_period_milliseconds": words(1, i32),
+	"proxy_get_current_time_nanoseconds": words(1, i32),
+	"proxy_define_metric":                words(4, i32),
+	"proxy_increment_metric":             {params: []wasm.ValueType{i32, i64}, results: []wasm.ValueType{i32}},
+	"proxy_record_metric":                {params: []wasm.ValueType{i32, i64}, results: []wasm.ValueType{i32}},
+	"proxy_get_metric":                   words(2, i32),
+	"proxy_set_effective_context":        words(1, i32),
+	"proxy_done":                         words(0, i32),
+	"proxy_call_foreign_function":        words(6, i32),
+}
+
+// emulatorLacks are host functions the SDK's wazero emulator
+// (proxytest.NewWasmVMContext), which runs the e2e tests, does not provide:
+// a module importing one cannot be instantiated there.
+var emulatorLacks = []string{
+	"proxy_get_log_level", "proxy_get_status", "proxy_get_header_map_size",
+	"proxy_get_buffer_status", "proxy_grpc_call", "proxy_grpc_stream",
+	"proxy_grpc_send", "proxy_grpc_cancel", "proxy_grpc_close",
+	"proxy_get_current_time_nanoseconds",
+}
+
+// wasip1 is every wasi_snapshot_preview1 function; Envoy 1.39+ provides them all.
+var wasip1 = []string{
+	"args_get", "args_sizes_get", "environ_get", "environ_sizes_get",
+	"clock_res_get", "clock_time_get", "fd_advise", "fd_allocate", "fd_close",
+	"fd_datasync", "fd_fdstat_get", "fd_fdstat_set_flags", "fd_fdstat_set_rights",
+	"fd_filestat_get", "fd_filestat_set_size", "fd_filestat_set_times", "fd_pread",
+	"fd_prestat_get", "fd_prestat_dir_name", "fd_pwrite", "fd_read", "fd_readdir",
+	"fd_renumber", "fd_seek", "fd_sync", "fd_tell", "fd_write",
+	"path_create_directory", "path_filestat_get", "path_filestat_set_times",
+	"path_link", "path_open", "path_readlink", "path_remove_directory",
+	"path_rename", "path_symlink", "path_unlink_file", "poll_oneoff", "proc_exit",
+	"proc_raise", "sched_yield", "random_get", "sock_accept", "sock_recv",
+	"sock_send", "sock_shutdown",
+}
+
+// The WASI functions a module built by Go with only the packages this
+// project allows imports. Envoy 1.33–1.38 provide these (poll_oneoff as a
+// stub that fails with ENOSYS) and no other; Envoy 1.32 and older lack
+// sched_yield and poll_oneoff too.
+var (
+	allowedWASI = []string{
+		"sched_yield", "proc_exit", "args_get", "args_sizes_get", "clock_time_get",
+		"environ_get", "environ_sizes_get", "fd_write", "random_get", "poll_oneoff",
+	}
+	envoy133WASI = allowedWASI
+	envoy132WASI = []string{
+		"proc_exit", "args_get", "args_sizes_get", "clock_time_get",
+		"environ_get", "environ_sizes_get", "fd_write", "random_get",
+	}
+)
+
+// Check decodes a module and checks it against what Envoy's proxy-wasm host
+// and the project require. An error means bin is not a module at all.
+func Check(bin []byte) (*Report, error) {
+	m, err := binary.DecodeModule(bin, wasm.CoreFeaturesV2)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Size: len(bin)}
+	r.checkExports(m)
+	r.checkImports(m)
+	return r, nil
+}
+
+func (r *Report) problem(msg string) { r.Problems = append(r.Problems, msg) }
+
+func (r *Report) checkExports(m *wasm.Module) {
+	exports := map[string]*wasm.Export{}
+	for _, e := range m.ExportSection {
+		exports[e.Name] = e
+		r.Exports = append(r.Exports, e.Name)
+	}
+
+	for _, v := range abiVersions {
+		if e, ok := exports[v]; ok && e.Type == wasm.ExternTypeFunc {
+			r.ABI = v
+			r.checkExportSig(m, e, words(0))
+			break
+		}
+	}
+	if r.ABI == "" {
+		r.problem("no proxy_abi_version_0_2_1 (or _0_2_0) function export: Envoy refuses the module (\"Missing or unknown Proxy-Wasm ABI version\"); export one with //go:wasmexport proxy_abi_version_0_2_1")
+	}
+
+	if e, ok := exports["memory"]; !ok || e.Type != wasm.ExternTypeMemory {
+		r.problem("no \"memory\" export: the host cannot exchange data with the module; build with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared")
+	}
+
+	for _, name := range sortedKeys(requiredExports) {
+		e, ok := exports[name]
+		switch {
+		case !ok && name == "_initialize":
+			r.problem("no _initialize export: the module is not a WASI reactor; build with -buildmode=c-shared")
+		case !ok:
+			r.problem("missing export " + name + ": the plugin needs this callback; add a //go:wasmexport " + name + " in package abi")
+		case e.Type != wasm.ExternTypeFunc:
+			r.problem("export " + name + " is not a function")
+		default:
+			r.checkExportSig(m, e, requiredExports[name])
+		}
+	}
+
+	for _, name := range sortedKeys(forbiddenExports) {
+		if _, ok := exports[name]; ok {
+			r.problem("unwanted export " + name + ": " + forbiddenExports[name])
+		}
+	}
+	for _, e := range m.ExportSection {
+		_, req := requiredExports[e.Name]
+		_, bad := forbiddenExports[e.Name]
+		if strings.HasPrefix(e.Name, "proxy_on_") && !req && !bad {
+			r.Notes = append(r.Notes, "extra callback export "+e.Name+" (not needed by the plugin; Envoy checks its signature at load)")
+		}
+	}
+}
+
+// checkExportSig reports an exported function whose signature differs from want.
+func (r *Report) checkExportSig(m *wasm.Module, e *wasm.Export, want sig) {
+	got, ok := funcSig(m, e.Index)
+	if !ok {
+		r.problem("export " + e.Name + ": cannot find its function type")
+		return
+	}
+	if !got.EqualsSignature(want.params, want.results) {
+		r.problem("export " + e.Name + " has signature " + sig{got.Params, got.Results}.String() + ", the ABI wants " + want.String() + ": Envoy refuses it (\"Bad function signature\"); fix the Go signature (uint32 for i32, int64/uint64 for i64)")
+	}
+}
+
+// funcSig returns the type of function idx (imports first, then the module's own).
+func funcSig(m *wasm.Module, idx wasm.Index) (*wasm.FunctionType, bool) {
+	var typeIdx wasm.Index
+	imported := wasm.Index(0)
+	found := false
+	for _, imp := range m.ImportSection {
+		if imp.Type != wasm.ExternTypeFunc {
+			continue
+		}
+		if imported == idx {
+			typeIdx, found = imp.DescFunc, true
+			break
+		}
+		imported++
+	}
+	if !found {
+		local := idx - m.ImportFuncCount()
+		if idx < m.ImportFuncCount() || int(local) >= len(m.FunctionSection) {
+			return nil, false
+		}
+		typeIdx = m.FunctionSection[local]
+	}
+	if int(typeIdx) >= len(m.TypeSection) {
+		return nil, false
+	}
+	return m.TypeSection[typeIdx], true
+}
+
+func (r *Report) checkImports(m *wasm.Module) {
+	var wasi []string
+	for _, imp := range m.ImportSection {
+		name := imp.Module + "." + imp.Name
+		r.Imports = append(r.Imports, name)
+		if imp.Type != wasm.ExternTypeFunc {
+			r.problem("import " + name + " is a " + wasm.ExternTypeName(imp.Type) + ", not a function: Envoy provides only functions")
+			continue
+		}
+		switch imp.Module {
+		case wasiModule:
+			wasi = append(wasi, imp.Name)
+			switch {
+			case !slices.Contains(wasip1, imp.Name):
+				r.problem("import " + name + " is not a wasip1 function: no host provides it")
+			case !slices.Contains(allowedWASI, imp.Name):
+				r.problem("import " + name + " is not among the WASI functions a module of this project may use (" + strings.Join(allowedWASI, ", ") + "): some package pulls in os or file APIs (fmt, log, encoding/json, os, ...); remove that import from the wasm build")
+			}
+		case envModule:
+			want, ok := hostFunctions[imp.Name]
+			switch {
+			case !ok:
+				r.problem("import " + name + " is not a proxy-wasm host function Envoy provides: Envoy refuses the module (\"missing import\"); fix the //go:wasmimport name")
+			case slices.Contains(emulatorLacks, imp.Name):
+				r.problem("import " + name + " is not provided by the SDK emulator (proxytest) the e2e tests run on: the module cannot be instantiated there; do without it")
+			}
+			if ok && int(imp.DescFunc) < len(m.TypeSection) {
+				got := m.TypeSection[imp.DescFunc]
+				if !got.EqualsSignature(want.params, want.results) {
+					r.problem("import " + name + " has signature " + sig{got.Params, got.Results}.String() + ", the host's is " + want.String() + ": Envoy refuses it (\"Bad function signature\"); fix the //go:wasmimport declaration")
+				}
+			}
+		default:
+			r.problem("import " + name + " is from module " + strconv.Quote(imp.Module) + ": a proxy-wasm host provides only " + envModule + " and " + wasiModule + " (was the module built with GOOS=js?)")
+		}
+	}
+
+	if missing := notIn(wasi, envoy133WASI); len(missing) > 0 {
+		r.Envoy133Why = "refused at load: it lacks " + strings.Join(missing, ", ")
+	} else {
+		r.Envoy133 = true
+		r.Envoy133Why = "loads"
+		if slices.Contains(wasi, "poll_oneoff") {
+			r.Envoy133Why += ", but poll_oneoff is a stub there that fails with ENOSYS: once Go's runtime has a timer, a later GC can kill the VM (\"poll_oneoff failed\", golang/go#78513); not recommended"
+		}
+	}
+	if missing := notIn(wasi, envoy132WASI); len(missing) > 0 {
+		r.Envoy132Why = "refused at load: it lacks " + strings.Join(missing, ", ")
+	} else {
+		r.Envoy132 = true
+		r.Envoy132Why = "loads"
+	}
+}
+
+// notIn returns the names that are not in set.
+func notIn(names, set []string) []string {
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(set, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

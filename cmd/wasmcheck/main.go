@@ -1,0 +1,74 @@
+// Command wasmcheck checks a compiled plugin module against what Envoy's
+// proxy-wasm host requires and prints a short report:
+//
+//	go run ./cmd/wasmcheck plugin.wasm
+//
+// It exits with status 1, naming each offender and how to fix it, when the
+// module lacks an export the plugin needs (the ABI version marker,
+// proxy_on_memory_allocate, _initialize, memory, the lifecycle and header
+// callbacks), exports _start or body and trailer callbacks, or imports
+// anything but known env.proxy_* host functions (with the host's signature)
+// and the WASI functions a module of this project may use.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: wasmcheck plugin.wasm")
+		os.Exit(2)
+	}
+	os.Exit(run(os.Args[1], os.Stdout, os.Stderr))
+}
+
+// run checks the module at path, writes the report to stdout and problems to
+// stderr, and returns the exit status.
+func run(path string, stdout, stderr io.Writer) int {
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "wasmcheck:", err)
+		return 1
+	}
+	r, err := Check(bin)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmcheck: %s is not a WebAssembly module: %v\n", path, err)
+		return 1
+	}
+	writeReport(stdout, path, r)
+	if !r.OK() {
+		fmt.Fprintf(stderr, "wasmcheck: %s FAILED:\n", path)
+		for _, p := range r.Problems {
+			fmt.Fprintln(stderr, "  -", p)
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "wasmcheck: %s OK\n", path)
+	return 0
+}
+
+// writeReport prints the module's size, imports, exports and which Envoy
+// versions could load it.
+func writeReport(w io.Writer, path string, r *Report) {
+	fmt.Fprintf(w, "%s: %d bytes (%.2f MiB)\n", path, r.Size, float64(r.Size)/(1<<20))
+	abi := r.ABI
+	if abi == "" {
+		abi = "none"
+	}
+	fmt.Fprintf(w, "ABI marker: %s\n", abi)
+	fmt.Fprintf(w, "imports (%d):\n", len(r.Imports))
+	for _, imp := range r.Imports {
+		fmt.Fprintln(w, "  "+imp)
+	}
+	fmt.Fprintf(w, "exports (%d): %s\n", len(r.Exports), strings.Join(r.Exports, ", "))
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+	fmt.Fprintln(w, "Envoy 1.39+: every wasip1 function is provided")
+	fmt.Fprintln(w, "Envoy 1.33-1.38:", r.Envoy133Why)
+	fmt.Fprintln(w, "Envoy 1.32 and older:", r.Envoy132Why)
+}

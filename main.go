@@ -1,0 +1,213 @@
+// Command corswasm is a CORS filter for Envoy and Istio, built as a
+// proxy-wasm module (a WASI reactor):
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o plugin.wasm .
+//
+// This file only wires the ABI layer (package abi) to the CORS engine
+// (package filter).
+package main
+
+import (
+	"github.com/corswasm/corswasm/abi"
+	"github.com/corswasm/corswasm/filter"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// main is not run in a c-shared (reactor) module; the host calls the exports.
+func main() {}
+
+// init registers the plugin. It must make no host call: the host forbids
+// them while the module initializes.
+func init() {
+	abi.SetPlugin(newRoot)
+	abi.SetInternalErrorHook(func() { count(filter.CounterInternalError) })
+}
+
+// Metrics are defined once per VM, on the first successful configuration.
+var (
+	counterIDs     [filter.NumCounters]uint32
+	counterDefined [filter.NumCounters]bool
+)
+
+// defineCounters defines the counters not yet defined.
+func defineCounters() {
+	for c := filter.Counter(0); c < filter.NumCounters; c++ {
+		if counterDefined[c] {
+			continue
+		}
+		id, err := abi.DefineCounter(c.Name())
+		if err != nil {
+			abi.Log(abi.LogError, "cors: defining metric "+c.Name()+": "+err.Error())
+			continue
+		}
+		counterIDs[c], counterDefined[c] = id, true
+	}
+}
+
+// count increments counter c, if it is defined.
+func count(c filter.Counter) {
+	if counterDefined[c] {
+		abi.IncrementCounter(counterIDs[c], 1)
+	}
+}
+
+// root is a root context: it holds the compiled configuration.
+type root struct {
+	cfg *filter.Config
+
+	// Scratch space shared by the root's streams: callbacks never run
+	// concurrently, and none of these outlives a callback.
+	headers  [][2]string
+	out      [][2]string
+	counters []filter.Counter
+}
+
+func newRoot(uint32) abi.Root { return &root{} }
+
+// OnVMStart implements abi.Root.
+func (r *root) OnVMStart(int) bool { return true }
+
+// OnConfigure implements abi.Root: it compiles the configuration, or refuses
+// it with one error line.
+func (r *root) OnConfigure(data []byte) bool {
+	cfg, err := filter.Parse(data)
+	if err != nil {
+		abi.Log(abi.LogError, "cors: refusing configuration: "+err.Error())
+		return false
+	}
+	for _, w := range cfg.Warnings() {
+		abi.Log(abi.LogWarn, "cors: warning: "+w.Path+": "+w.Message)
+	}
+	if s := cfg.Summary(); s != "" {
+		abi.Log(abi.LogInfo, s)
+	}
+	defineCounters()
+	r.cfg = cfg
+	return true
+}
+
+// NewStream implements abi.Root.
+func (r *root) NewStream(uint32) abi.Stream { return &stream{root: r} }
+
+// OnDone implements abi.Root.
+func (r *root) OnDone() bool { return true }
+
+// stream is the context of one HTTP stream.
+type stream struct {
+	root *root
+	req  filter.Request
+	d    filter.Decision
+
+	// pending says the response phase has work to do (d.NeedsResponse).
+	pending bool
+	// reported says the decision's counters and log line were sent.
+	reported bool
+}
+
+// OnRequestHeaders implements abi.Stream. A request without Origin costs one
+// host call unless the configuration needs its other headers.
+func (s *stream) OnRequestHeaders(int, bool) types.Action {
+	cfg := s.root.cfg
+	if cfg == nil {
+		return types.ActionContinue
+	}
+	s.req.Reset()
+	_, hasOrigin := abi.GetHeader(abi.MapRequestHeaders, "origin")
+	if hasOrigin || cfg.NeedsHeadersWithoutOrigin() {
+		hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapRequestHeaders)
+		s.root.headers = hdrs[:0]
+		if err != nil {
+			internalError("reading request headers", err)
+			return types.ActionContinue
+		}
+		for _, h := range hdrs {
+			s.req.AddHeader(h[0], h[1])
+		}
+		clear(hdrs)
+		if cfg.NeedsRouteName() {
+			if name, ok := abi.GetProperty("xds", "route_name"); ok {
+				s.req.RouteName = string(name)
+			}
+		}
+	}
+	s.d = cfg.Evaluate(&s.req)
+
+	status, headers, ok := s.d.LocalResponse(s.root.out[:0])
+	s.root.out = headers[:0]
+	if ok {
+		err := abi.SendLocalResponse(status, headers, nil, "cors_preflight")
+		clear(headers)
+		if err != nil {
+			internalError("sending the preflight response", err)
+			return types.ActionContinue
+		}
+		s.report()
+		return types.ActionPause
+	}
+	if s.d.NeedsResponse() {
+		s.pending = true
+	} else {
+		s.report()
+	}
+	return types.ActionContinue
+}
+
+// OnResponseHeaders implements abi.Stream.
+func (s *stream) OnResponseHeaders(int, bool) types.Action {
+	if !s.pending {
+		return types.ActionContinue
+	}
+	s.pending = false
+	hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapResponseHeaders)
+	s.root.headers = hdrs[:0]
+	if err != nil {
+		internalError("reading response headers", err)
+		return types.ActionContinue
+	}
+	out, changed := s.d.RewriteResponse(hdrs, s.root.out[:0])
+	s.root.out = out[:0]
+	if changed {
+		if err := abi.SetHeaders(abi.MapResponseHeaders, out); err != nil {
+			internalError("writing response headers", err)
+		}
+	}
+	clear(hdrs)
+	clear(out)
+	s.report()
+	return types.ActionContinue
+}
+
+// OnDone implements abi.Stream: a decision whose response never came is
+// still counted.
+func (s *stream) OnDone() {
+	if s.pending {
+		s.pending = false
+		s.report()
+	}
+}
+
+// OnDelete implements abi.Stream.
+func (s *stream) OnDelete() {}
+
+// report increments the decision's counters and logs its line, once.
+func (s *stream) report() {
+	if s.reported {
+		return
+	}
+	s.reported = true
+	cs := s.d.Counters(s.root.counters[:0])
+	s.root.counters = cs[:0]
+	for _, c := range cs {
+		count(c)
+	}
+	if line := s.d.LogLine(); line != "" {
+		abi.Log(abi.LogDebug, line)
+	}
+}
+
+// internalError logs a failed host call and counts it; the request goes on
+// untouched.
+func internalError(what string, err error) {
+	abi.Log(abi.LogWarn, "cors: "+what+": "+err.Error())
+	count(filter.CounterInternalError)
+}
