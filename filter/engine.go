@@ -269,33 +269,27 @@ func (d *Decision) allowOrigin() string {
 
 // NeedsResponse says whether the plugin must rewrite the response headers.
 func (d *Decision) NeedsResponse() bool {
-	if d.report || d.policy == nil {
-		return false
-	}
-	switch d.Kind {
-	case KindActual:
-		return true
-	case KindNoOrigin:
-		return !d.policy.anyOrigin
-	}
-	return false
+	return !d.report && d.policy != nil && (d.Kind == KindActual || d.Kind == KindNoOrigin)
 }
 
-// RewriteResponse computes the response headers from the upstream's hdrs:
-// for a request with Origin, every access-control-* header the upstream set
-// is dropped and, when allowed, the policy's are added; "origin" is merged
-// into vary unless the policy allows any origin. It appends the result to
-// dst and reports whether it differs from hdrs.
+// RewriteResponse computes the response headers from the upstream's hdrs.
+// For a request with Origin, every access-control-* header the upstream set
+// is dropped and, when allowed, the policy's are added. An any-origin policy
+// does the same for requests without Origin: a cache may serve that response
+// to a later CORS request, and "*" does not depend on the origin (Fetch,
+// "CORS protocol and HTTP caches"). Other policies merge "origin" into vary
+// instead. It appends the result to dst and reports whether it differs from hdrs.
 func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 	if !d.NeedsResponse() {
 		return dst, false
 	}
 	p := d.policy
+	owned := d.Kind == KindActual || p.anyOrigin // the CORS headers are ours to set
 	changed := false
 	vary := -1
 	varied := p.anyOrigin // vary: origin is neither due nor needed
 	for _, h := range hdrs {
-		if d.Kind == KindActual && strings.HasPrefix(h[0], "access-control-") {
+		if owned && strings.HasPrefix(h[0], "access-control-") {
 			changed = true
 			continue
 		}
@@ -307,7 +301,7 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 		}
 		dst = append(dst, h)
 	}
-	if d.Kind == KindActual && d.Allowed {
+	if owned && (d.Allowed || d.Kind == KindNoOrigin) {
 		dst = append(dst, [2]string{"access-control-allow-origin", d.allowOrigin()})
 		if p.credentials {
 			dst = append(dst, [2]string{"access-control-allow-credentials", "true"})
