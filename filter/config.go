@@ -128,7 +128,7 @@ type policy struct {
 
 	anyOrigin bool
 	allowNull bool
-	exact     map[string]struct{}
+	exact     originSet
 	patterns  []originPattern
 	regexes   []*regexp.Regexp
 
@@ -143,14 +143,15 @@ type policy struct {
 	forward        bool // unmatchedPreflights: forward
 
 	// response header values, computed once
-	allowMethods  string
-	allowHeaders  string
-	exposeHeaders string
-	preflightVary string
+	preflightHeaders [][2]string // what every allowed preflight answer carries, allow-origin first
+	allowMethods     string
+	allowHeaders     string
+	exposeHeaders    string
+	preflightVary    string
 }
 
 func (p *policy) describe() string {
-	n := len(p.exact) + len(p.patterns)
+	n := len(p.exact.list) + len(p.patterns)
 	if p.allowNull {
 		n++
 	}

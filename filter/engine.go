@@ -16,6 +16,11 @@ type Decision struct {
 	Kind    Kind
 	Allowed bool
 	Reason  Reason
+
+	report         bool
+	privateNetwork bool // private network access requested and allowed
+	headersAsked   bool // the preflight requested at least one header
+
 	// Detail is the value that failed the check: the origin, the method or
 	// the header name. It is a view of the request, not a copy.
 	Detail string
@@ -23,10 +28,7 @@ type Decision struct {
 	// when allowed.
 	Origin string
 
-	policy         *policy
-	report         bool
-	privateNetwork bool // private network access requested and allowed
-	headersAsked   bool // the preflight requested at least one header
+	policy *policy
 }
 
 // Policy names the policy that applies ("default" or "policies[i]"), or "".
@@ -101,12 +103,12 @@ func (p *policy) matches(r *Request) bool {
 
 func (p *policy) matchesHost(host string) bool {
 	for _, h := range p.hosts {
-		if strings.EqualFold(h, host) {
+		if equalLower(host, h) {
 			return true
 		}
 	}
 	for _, suffix := range p.hostSuffixes {
-		if len(host) > len(suffix) && strings.EqualFold(host[len(host)-len(suffix):], suffix) {
+		if len(host) > len(suffix) && equalLower(host[len(host)-len(suffix):], suffix) {
 			return true
 		}
 	}
@@ -149,12 +151,14 @@ func (p *policy) checkOrigin(r *Request) Reason {
 		}
 		return ReasonOriginNotAllowed
 	}
+	// Exact origins are stored as browsers serialize them, so one found in
+	// the set needs no parsing.
+	if p.exact.has(r.Origin) {
+		return ReasonAllowed
+	}
 	o, ok := parseOrigin(r.Origin)
 	if !ok {
 		return ReasonOriginInvalid
-	}
-	if _, ok := p.exact[r.Origin]; ok {
-		return ReasonAllowed
 	}
 	for i := range p.patterns {
 		if p.patterns[i].matches(o) {
@@ -197,15 +201,18 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 	for _, line := range lines {
 		for line != "" {
 			var name string
-			name, line, _ = strings.Cut(line, ",")
-			name = strings.Trim(name, " \t")
-			if name == "" {
+			if i := strings.IndexByte(line, ','); i >= 0 {
+				name, line = trimSpace(line[:i]), line[i+1:]
+			} else {
+				name, line = trimSpace(line), ""
+			}
+			switch {
+			case name == "":
 				continue
-			}
-			if !isToken(name) {
+			case p.listsHeader(name): // listed names are tokens: no need to check
+			case !isToken(name):
 				return ReasonHeadersInvalid, name, false
-			}
-			if !p.allowsHeader(name) {
+			case !p.anyHeader || equalLower(name, "authorization"):
 				return ReasonHeaderNotAllowed, name, false
 			}
 			asked = true
@@ -214,16 +221,44 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 	return ReasonAllowed, "", asked
 }
 
-func (p *policy) allowsHeader(name string) bool {
-	if p.anyHeader && !strings.EqualFold(name, "authorization") {
-		return true
+// trimSpace drops the optional whitespace (SP and HTAB) around a list element.
+func trimSpace(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
 	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// listsHeader says whether the policy names the header.
+func (p *policy) listsHeader(name string) bool {
 	for _, h := range p.headers {
-		if strings.EqualFold(h, name) {
+		// Browsers send lower case: the plain comparison usually settles it.
+		if len(name) == len(h) && (name == h || equalLower(name, h)) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalLower compares s, in any letter case, with lower, which is ASCII
+// lower case: a faster strings.EqualFold for header names.
+func equalLower(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // LocalResponse says whether the plugin answers the request itself: an
@@ -240,18 +275,11 @@ func (d *Decision) LocalResponse(dst [][2]string) (status int, headers [][2]stri
 		}
 		return 403, append(dst, [2]string{"vary", p.preflightVary}), true
 	}
-	dst = append(dst, [2]string{"access-control-allow-origin", d.allowOrigin()})
-	if p.credentials {
-		dst = append(dst, [2]string{"access-control-allow-credentials", "true"})
-	}
-	if p.allowMethods != "" {
-		dst = append(dst, [2]string{"access-control-allow-methods", p.allowMethods})
-	}
+	n := len(dst)
+	dst = append(dst, p.preflightHeaders...) // one copy of what every answer carries
+	dst[n][1] = d.allowOrigin()
 	if d.headersAsked {
 		dst = append(dst, [2]string{"access-control-allow-headers", p.allowHeaders})
-	}
-	if p.maxAge != "" {
-		dst = append(dst, [2]string{"access-control-max-age", p.maxAge})
 	}
 	if d.privateNetwork {
 		dst = append(dst, [2]string{"access-control-allow-private-network", "true"})

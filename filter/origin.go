@@ -263,3 +263,44 @@ func parseOriginPattern(s string) (parsedPattern, string) {
 	}
 	return parsedPattern{pattern: p, wild: true}, ""
 }
+
+// originSet holds a policy's exact origins. A handful are compared in turn,
+// which beats hashing; more are kept in a map.
+type originSet struct {
+	list []string
+	m    map[string]struct{}
+}
+
+// maxScannedOrigins is where a map starts to beat comparing in turn.
+const maxScannedOrigins = 8
+
+// add inserts o and reports whether it was there already.
+func (s *originSet) add(o string) (dup bool) {
+	if s.has(o) {
+		return true
+	}
+	s.list = append(s.list, o)
+	if len(s.list) > maxScannedOrigins {
+		if s.m == nil {
+			s.m = make(map[string]struct{}, len(s.list))
+			for _, x := range s.list {
+				s.m[x] = struct{}{}
+			}
+		}
+		s.m[o] = struct{}{}
+	}
+	return false
+}
+
+func (s *originSet) has(o string) bool {
+	if s.m != nil {
+		_, ok := s.m[o]
+		return ok
+	}
+	for _, x := range s.list {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}

@@ -10,7 +10,7 @@ import (
 // It returns nil when the spec has errors.
 func (d *decoder) policy(s *policySpec) *policy {
 	errs := len(d.errs)
-	p := &policy{name: "default", exact: map[string]struct{}{}, preflightOK: 204}
+	p := &policy{name: "default", preflightOK: 204}
 	if s.path != "" {
 		p.name = s.path
 		d.match(p, s)
@@ -50,6 +50,16 @@ func (d *decoder) policy(s *policySpec) *policy {
 		d.fail(join(s.path, "allowPrivateNetwork"), `cannot be used with the "*" origin: opening a private network to every site defeats the protection; list the origins`)
 	}
 
+	p.preflightHeaders = [][2]string{{"access-control-allow-origin", ""}} // the origin goes in per request
+	if p.credentials {
+		p.preflightHeaders = append(p.preflightHeaders, [2]string{"access-control-allow-credentials", "true"})
+	}
+	if p.allowMethods != "" {
+		p.preflightHeaders = append(p.preflightHeaders, [2]string{"access-control-allow-methods", p.allowMethods})
+	}
+	if p.maxAge != "" {
+		p.preflightHeaders = append(p.preflightHeaders, [2]string{"access-control-max-age", p.maxAge})
+	}
 	p.preflightVary = "origin, access-control-request-method, access-control-request-headers"
 	if p.privateNetwork {
 		p.preflightVary += ", access-control-request-private-network"
@@ -139,10 +149,9 @@ func (d *decoder) origins(p *policy, s *policySpec) {
 			if pp.wild {
 				p.patterns = append(p.patterns, pp.pattern)
 			} else {
-				if _, dup := p.exact[pp.exact]; dup {
+				if p.exact.add(pp.exact) {
 					d.warn(op, strconv.Quote(o)+" is listed twice")
 				}
-				p.exact[pp.exact] = struct{}{}
 				exact, _ := parseOrigin(pp.exact)
 				scheme, host = exact.scheme, exact.host
 			}
@@ -301,13 +310,21 @@ func isToken(s string) bool {
 	return true
 }
 
-func isTokenChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
+func isTokenChar(c byte) bool { return tokenChars[c] }
+
+// tokenChars holds RFC 9110's tchar.
+var tokenChars = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
 	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range []byte("!#$%&'*+-.^_`|~") {
+		t[c] = true
+	}
+	return t
+}()
 
 func containsFold(list []string, s string) bool {
 	for _, x := range list {
