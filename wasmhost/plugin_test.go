@@ -1,0 +1,393 @@
+//go:build !wasip1
+
+package wasmhost
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The tests in this file run the real plugin.wasm.
+
+const testConfig = `{
+  "allowOrigins": ["https://app.example.com"],
+  "allowMethods": ["GET", "PUT"],
+  "allowHeaders": ["content-type"],
+  "exposeHeaders": ["x-request-id"],
+  "allowCredentials": true,
+  "maxAge": 600,
+  "policies": [
+    {"match": {"routeNames": ["admin-route"]},
+     "allowOrigins": ["https://admin.example.com"], "allowMethods": ["GET"]}
+  ]
+}`
+
+// simpleConfig has no route-name policy, so the plugin never reads the
+// route name.
+const simpleConfig = `{
+  "allowOrigins": ["https://app.example.com"],
+  "allowMethods": ["GET", "PUT"],
+  "allowHeaders": ["content-type"],
+  "exposeHeaders": ["x-request-id"],
+  "allowCredentials": true,
+  "maxAge": 600
+}`
+
+const origin = "https://app.example.com"
+
+func request(method string, extra ...string) Headers {
+	h := NewHeaders(":method", method, ":scheme", "https", ":authority", "api.example.com", ":path", "/v1/things")
+	return append(h, NewHeaders(extra...)...)
+}
+
+var (
+	preflight   = request("OPTIONS", "origin", origin, "access-control-request-method", "PUT", "access-control-request-headers", "content-type")
+	actual      = request("GET", "origin", origin)
+	noOrigin    = request("GET")
+	upstream    = NewHeaders(":status", "200", "content-type", "text/plain", "access-control-allow-origin", "*", "vary", "accept-encoding")
+	upstream404 = NewHeaders(":status", "404")
+)
+
+// startPlugin starts a VM of the plugin with testConfig.
+func startPlugin(t testing.TB, opts Options) (*VM, *Plugin) {
+	t.Helper()
+	return startPluginWith(t, opts, testConfig)
+}
+
+func startPluginWith(t testing.TB, opts Options, config string) (*VM, *Plugin) {
+	t.Helper()
+	vm := newVM(t, pluginWasm, opts)
+	p, err := vm.StartPlugin([]byte(config))
+	if err != nil {
+		t.Fatalf("StartPlugin: %v", err)
+	}
+	return vm, p
+}
+
+func do(t testing.TB, p *Plugin, req, resp Headers) *Exchange {
+	t.Helper()
+	x, err := p.Do(req, resp)
+	if err != nil {
+		t.Fatalf("Do: %v", err)
+	}
+	return x
+}
+
+func wantHeader(t *testing.T, h Headers, name, want string) {
+	t.Helper()
+	if got, ok := h.Get(name); !ok || got != want {
+		t.Errorf("%s = %q (present %v), want %q\nheaders: %v", name, got, ok, want, h)
+	}
+}
+
+func TestPreflightGetsLocalReply(t *testing.T) {
+	_, p := startPlugin(t, Options{})
+	x := do(t, p, preflight, nil)
+	r := x.LocalReply
+	if r == nil {
+		t.Fatalf("no local reply; response %v, logs %v", x.Response, x.Logs)
+	}
+	if r.Status != 204 || len(r.Body) != 0 || r.Details != "cors_preflight" || r.GRPCStatus != -1 {
+		t.Errorf("local reply %d %q details %q grpc %d, want 204, no body, cors_preflight, -1", r.Status, r.Body, r.Details, r.GRPCStatus)
+	}
+	wantHeader(t, r.Headers, "access-control-allow-origin", origin)
+	wantHeader(t, r.Headers, "access-control-allow-credentials", "true")
+	wantHeader(t, r.Headers, "access-control-max-age", "600")
+	if m, _ := r.Headers.Get("access-control-allow-methods"); !strings.Contains(m, "PUT") {
+		t.Errorf("access-control-allow-methods = %q, want PUT in it", m)
+	}
+	if h, _ := r.Headers.Get("access-control-allow-headers"); !strings.Contains(h, "content-type") {
+		t.Errorf("access-control-allow-headers = %q, want content-type in it", h)
+	}
+	// The reply went through the response-headers callback: the final
+	// headers are the reply's, with its status.
+	wantHeader(t, x.Response, ":status", "204")
+	wantHeader(t, x.Response, "access-control-allow-origin", origin)
+	if x.RequestAction != Pause || x.ResponseAction != Continue {
+		t.Errorf("actions %v, %v, want Pause after a local reply, then Continue", x.RequestAction, x.ResponseAction)
+	}
+}
+
+func TestActualRequestResponseRewritten(t *testing.T) {
+	_, p := startPlugin(t, Options{})
+	x := do(t, p, actual, upstream)
+	if x.LocalReply != nil {
+		t.Fatalf("unexpected local reply %+v", x.LocalReply)
+	}
+	wantHeader(t, x.Response, ":status", "200")
+	wantHeader(t, x.Response, "access-control-allow-origin", origin)
+	wantHeader(t, x.Response, "access-control-allow-credentials", "true")
+	wantHeader(t, x.Response, "access-control-expose-headers", "x-request-id")
+	if vs := x.Response.Values("access-control-allow-origin"); len(vs) != 1 {
+		t.Errorf("access-control-allow-origin lines %q, want the plugin's only", vs)
+	}
+	vary := strings.Join(x.Response.Values("vary"), ", ")
+	if !strings.Contains(vary, "origin") || !strings.Contains(vary, "accept-encoding") {
+		t.Errorf("vary %q, want origin merged with accept-encoding", vary)
+	}
+	if x.RequestAction != Continue || x.ResponseAction != Continue {
+		t.Errorf("actions %v, %v, want Continue, Continue", x.RequestAction, x.ResponseAction)
+	}
+}
+
+// TestHostCallCounts counts the proxy-wasm calls of one exchange (WASI calls,
+// the Go runtime's clock reads, are not counted).
+func TestHostCallCounts(t *testing.T) {
+	type limits struct{ req, resp, total int }
+	cases := []struct {
+		name      string
+		req, resp Headers
+		max       limits
+		exactReq  bool
+	}{
+		{"no origin", noOrigin, upstream, limits{1, 2, 3}, true},
+		{"allowed preflight", preflight, nil, limits{6, 6, 6}, false},
+		{"allowed actual", actual, upstream, limits{2, 4, 6}, false},
+		{"disallowed actual", request("GET", "origin", "https://evil.example"), upstream404, limits{2, 4, 6}, false},
+	}
+	for _, cfg := range []struct{ name, config string }{{"simple config", simpleConfig}, {"route-name policy", testConfig}} {
+		vm, p := startPluginWith(t, Options{}, cfg.config)
+		do(t, p, actual, upstream) // warm up the module's first-use paths
+		for _, c := range cases {
+			vm.ResetCalls()
+			do(t, p, c.req, c.resp)
+			calls := vm.Calls()
+			req, resp, total := calls.Request.Proxy(), calls.Response.Proxy(), calls.Proxy()
+			t.Logf("%s, %s: request %d, response %d, total %d proxy calls\n\t%v", cfg.name, c.name, req, resp, total, calls)
+			if cfg.config != simpleConfig {
+				continue // reading the route name costs one more call
+			}
+			if c.exactReq && req != c.max.req {
+				t.Errorf("%s: %d request-side calls, want exactly %d", c.name, req, c.max.req)
+			}
+			if req > c.max.req || resp > c.max.resp || total > c.max.total {
+				t.Errorf("%s: %d request-side, %d response-side, %d in all; want at most %d, %d, %d", c.name, req, resp, total, c.max.req, c.max.resp, c.max.total)
+			}
+		}
+	}
+}
+
+func TestRefusedConfiguration(t *testing.T) {
+	var sink strings.Builder
+	vm := newVM(t, pluginWasm, Options{Log: &sink})
+	_, err := vm.StartPlugin([]byte(`{"allowOrigins": ["https://app.example.com/path"]}`))
+	if err == nil {
+		t.Fatal("configuration with a path in an origin was accepted")
+	}
+	if !strings.Contains(err.Error(), "cors: refusing configuration:") || !strings.Contains(err.Error(), "allowOrigins") {
+		t.Errorf("error %q, want the plugin's error line", err)
+	}
+	t.Logf("refused: %v", err)
+	if !strings.Contains(sink.String(), "error: cors: refusing configuration:") {
+		t.Errorf("the log sink did not get the error line:\n%s", sink.String())
+	}
+	if vm.Err() != nil {
+		t.Errorf("a refused configuration failed the VM: %v", vm.Err())
+	}
+	// The VM goes on: a good configuration loads in it.
+	if _, err := vm.StartPlugin([]byte(testConfig)); err != nil {
+		t.Errorf("StartPlugin after a refusal: %v", err)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	vm, p := startPlugin(t, Options{})
+	names := []string{"cors.preflight.allowed", "cors.preflight.denied", "cors.actual.allowed", "cors.actual.denied",
+		"cors.origin.invalid", "cors.report.would_deny", "cors.internal_error"}
+	ms := vm.Metrics()
+	for _, n := range names {
+		if v, ok := ms[n]; !ok || v != 0 {
+			t.Errorf("metric %s = %d (defined %v), want defined and 0", n, v, ok)
+		}
+	}
+	do(t, p, preflight, nil)
+	do(t, p, preflight, nil)
+	do(t, p, actual, upstream)
+	do(t, p, request("GET", "origin", "https://evil.example"), upstream)
+	ms = vm.Metrics()
+	for n, want := range map[string]int64{"cors.preflight.allowed": 2, "cors.actual.allowed": 1, "cors.actual.denied": 1, "cors.internal_error": 0} {
+		if ms[n] != want {
+			t.Errorf("metric %s = %d, want %d", n, ms[n], want)
+		}
+	}
+}
+
+func TestRouteNameProperty(t *testing.T) {
+	admin := request("GET", "origin", "https://admin.example.com")
+	t.Run("vm", func(t *testing.T) {
+		vm, p := startPlugin(t, Options{})
+		vm.SetProperty([]string{"xds", "route_name"}, []byte("admin-route"))
+		wantHeader(t, do(t, p, admin, upstream).Response, "access-control-allow-origin", "https://admin.example.com")
+		if _, ok := do(t, p, actual, upstream).Response.Get("access-control-allow-origin"); ok {
+			t.Error("the admin route's policy allowed the default policy's origin")
+		}
+		vm.SetProperty([]string{"xds", "route_name"}, nil)
+		wantHeader(t, do(t, p, actual, upstream).Response, "access-control-allow-origin", origin)
+	})
+	t.Run("stream", func(t *testing.T) {
+		_, p := startPlugin(t, Options{})
+		s := p.NewStream()
+		s.SetProperty([]string{"xds", "route_name"}, []byte("admin-route"))
+		if _, err := s.RequestHeaders(admin, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ResponseHeaders(upstream, true); err != nil {
+			t.Fatal(err)
+		}
+		wantHeader(t, s.Response(), "access-control-allow-origin", "https://admin.example.com")
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestStreamsInterleave(t *testing.T) {
+	_, p := startPlugin(t, Options{})
+	a, b := p.NewStream(), p.NewStream()
+	for _, step := range []func() error{
+		func() error { _, err := a.RequestHeaders(actual, true); return err },
+		func() error { _, err := b.RequestHeaders(noOrigin, true); return err },
+		func() error { _, err := b.ResponseHeaders(upstream, true); return err },
+		func() error { _, err := a.ResponseHeaders(upstream, true); return err },
+		b.Close, a.Close,
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantHeader(t, a.Response(), "access-control-allow-origin", origin)
+	if vary := strings.Join(b.Response().Values("vary"), ", "); !strings.Contains(vary, "origin") {
+		t.Errorf("request without Origin: vary %q, want origin in it", vary)
+	}
+	if _, err := a.RequestHeaders(actual, true); err == nil {
+		t.Error("a closed stream ran a callback")
+	}
+}
+
+func TestProfilesOnPlugin(t *testing.T) {
+	t.Run("Envoy133to138 loads it", func(t *testing.T) {
+		_, p := startPlugin(t, Options{Profile: Envoy133to138})
+		if do(t, p, preflight, nil).LocalReply == nil {
+			t.Error("no preflight reply")
+		}
+	})
+	t.Run("Envoy132 refuses it", func(t *testing.T) {
+		_, err := New(context.Background(), pluginWasm, Options{Profile: Envoy132, Cache: cache})
+		if err == nil {
+			t.Fatal("Envoy 1.32 profile loaded plugin.wasm")
+		}
+		for _, name := range []string{"wasi_snapshot_preview1.sched_yield", "wasi_snapshot_preview1.poll_oneoff", "Envoy 1.32"} {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("error does not name %s: %v", name, err)
+			}
+		}
+		t.Logf("refused: %v", err)
+	})
+}
+
+// TestMemoryStaysFlat runs many exchanges and checks that the module's
+// linear memory levels off: real clocks let Go's GC pace itself. It runs
+// 100k exchanges (20k with -short), and a fifth of that on the Envoy
+// 1.33-1.38 profile, whose restricted allocator and failing poll_oneoff the
+// module's garbage collections must survive.
+func TestMemoryStaysFlat(t *testing.T) {
+	exchanges := 100_000
+	if testing.Short() {
+		exchanges = 20_000
+	}
+	kinds := []struct{ req, resp Headers }{
+		{preflight, nil}, {actual, upstream}, {noOrigin, upstream}, {request("GET", "origin", "https://evil.example"), upstream404},
+	}
+	for _, profile := range []Profile{Envoy139, Envoy133to138} {
+		total := exchanges
+		if profile != Envoy139 {
+			total /= 5
+		}
+		t.Run(profile.String(), func(t *testing.T) {
+			vm, p := startPlugin(t, Options{Profile: profile})
+			var at1k, half uint32
+			start := time.Now()
+			for i := range total {
+				k := kinds[i%len(kinds)]
+				if _, err := p.Do(k.req, k.resp); err != nil {
+					t.Fatalf("exchange %d: %v", i, err)
+				}
+				switch i + 1 {
+				case 1000:
+					at1k = vm.MemorySize()
+				case total / 2:
+					half = vm.MemorySize()
+				}
+			}
+			elapsed := time.Since(start)
+			final := vm.MemorySize()
+			t.Logf("%s: memory %d KiB after 1k exchanges, %d KiB after %dk, %d KiB after %dk; %v per exchange",
+				profile, at1k>>10, half>>10, total/2000, final>>10, total/1000, elapsed/time.Duration(total))
+			if final > half+1<<20 || final > 16<<20 {
+				t.Errorf("memory still grows: %d KiB after %d exchanges, %d KiB after %d", half>>10, total/2, final>>10, total)
+			}
+			if err := vm.Err(); err != nil {
+				t.Errorf("VM failed: %v", err)
+			}
+		})
+	}
+}
+
+// TestConcurrentStreams drives one VM from several goroutines; their
+// callbacks interleave as on one Envoy worker. Run it with -race.
+func TestConcurrentStreams(t *testing.T) {
+	vm, p := startPlugin(t, Options{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				x, err := p.Do(actual, upstream)
+				if err != nil {
+					t.Errorf("goroutine %d, exchange %d: %v", g, i, err)
+					return
+				}
+				if v, _ := x.Response.Get("access-control-allow-origin"); v != origin {
+					t.Errorf("goroutine %d, exchange %d: access-control-allow-origin %q", g, i, v)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := vm.Metrics()["cors.actual.allowed"]; got != 200 {
+		t.Errorf("cors.actual.allowed = %d, want 200", got)
+	}
+}
+
+func TestCloseNotifiesPlugins(t *testing.T) {
+	vm, _ := startPlugin(t, Options{})
+	if err := vm.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := vm.StartPlugin([]byte(testConfig)); !errors.Is(err, errClosed) {
+		t.Errorf("StartPlugin on a closed VM: %v, want %v", err, errClosed)
+	}
+}
+
+func BenchmarkDo(b *testing.B) {
+	for _, k := range []struct {
+		name      string
+		req, resp Headers
+	}{{"no-origin", noOrigin, upstream}, {"preflight", preflight, nil}, {"actual", actual, upstream}} {
+		b.Run(k.name, func(b *testing.B) {
+			vm, p := startPlugin(b, Options{})
+			vm.ResetCalls()
+			for b.Loop() {
+				if _, err := p.Do(k.req, k.resp); err != nil {
+					b.Fatal(err)
+				}
+			}
+			calls := vm.Calls()
+			b.ReportMetric(float64(calls.Proxy())/float64(b.N), "proxycalls/op")
+			b.ReportMetric(float64(calls.Request.Total()+calls.Response.Total()+calls.Other.Total())/float64(b.N), "hostcalls/op")
+		})
+	}
+}
