@@ -82,6 +82,7 @@ type Config struct {
 	policies             []*policy // in match order; the default policy, if any, is last
 	needsRouteName       bool
 	needsHeadersNoOrigin bool
+	debug                bool
 	warnings             []Problem
 }
 
@@ -90,6 +91,9 @@ func (c *Config) Warnings() []Problem { return c.warnings }
 
 // Mode is the configured mode.
 func (c *Config) Mode() Mode { return c.mode }
+
+// Debug says whether denied responses carry the ReasonHeader.
+func (c *Config) Debug() bool { return c.debug }
 
 // NeedsRouteName says whether a policy matches on routeNames, so the plugin
 // must read the route name (the xds.route_name property) into Request.RouteName.
@@ -106,6 +110,9 @@ func (c *Config) Summary() string {
 	var b strings.Builder
 	b.WriteString("cors: configuration loaded: mode ")
 	b.WriteString(c.mode.String())
+	if c.debug {
+		b.WriteString(" with debug headers")
+	}
 	b.WriteString("; ")
 	for i, p := range c.policies {
 		if i > 0 {
@@ -182,7 +189,7 @@ var (
 	policyFields = []string{"allowOrigins", "allowOriginRegexes", "allowMethods", "allowHeaders",
 		"exposeHeaders", "allowCredentials", "maxAge", "allowPrivateNetwork", "preflightStatus",
 		"unmatchedPreflights"}
-	topFields   = append([]string{"mode", "policies"}, policyFields...)
+	topFields   = append([]string{"mode", "debug", "policies"}, policyFields...)
 	entryFields = append([]string{"match"}, policyFields...)
 	matchFields = []string{"hosts", "pathPrefixes", "routeNames"}
 )
@@ -267,6 +274,11 @@ func (d *decoder) config(root jsonValue) *Config {
 				cfg.mode = ModeReport
 			default:
 				d.fail(path, "unknown mode "+strconv.Quote(s)+`; use "enforce" or "report"`)
+			}
+		case "debug":
+			cfg.debug = d.boolean(m.value, path)
+			if cfg.debug {
+				d.warn(path, "adds an "+ReasonHeader+" header to every denied response, telling any caller why the policy refused it; use it while debugging, never in production")
 			}
 		case "policies":
 			if m.value.kind != jsonArray {

@@ -18,6 +18,7 @@ type Decision struct {
 	Reason  Reason
 
 	report         bool
+	debug          bool // a denial carries ReasonHeader
 	privateNetwork bool // private network access requested and allowed
 	headersAsked   bool // the preflight requested at least one header
 
@@ -45,7 +46,7 @@ func (c *Config) Evaluate(r *Request) Decision {
 	if p == nil {
 		return Decision{Kind: KindUncovered, Reason: ReasonNoPolicy}
 	}
-	d := Decision{policy: p, report: c.mode == ModeReport}
+	d := Decision{policy: p, report: c.mode == ModeReport, debug: c.debug}
 	if !r.HasOrigin {
 		d.Kind, d.Reason = KindNoOrigin, ReasonNoOrigin
 		return d
@@ -273,7 +274,11 @@ func (d *Decision) LocalResponse(dst [][2]string) (status int, headers [][2]stri
 		if p.forward {
 			return 0, dst, false
 		}
-		return 403, append(dst, [2]string{"vary", p.preflightVary}), true
+		dst = append(dst, [2]string{"vary", p.preflightVary})
+		if d.debug {
+			dst = append(dst, [2]string{ReasonHeader, d.debugReason()})
+		}
+		return 403, dst, true
 	}
 	n := len(dst)
 	dst = append(dst, p.preflightHeaders...) // one copy of what every answer carries
@@ -339,6 +344,10 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 		}
 		changed = true
 	}
+	if d.debug && d.Kind == KindActual && !d.Allowed {
+		dst = append(dst, [2]string{ReasonHeader, d.debugReason()})
+		changed = true
+	}
 	if !varied {
 		if vary >= 0 && strings.Trim(dst[vary][1], " \t") != "" {
 			dst[vary][1] += ", origin"
@@ -386,6 +395,29 @@ func (d *Decision) Counters(dst []Counter) []Counter {
 		dst = append(dst, CounterReportWouldDeny)
 	}
 	return dst
+}
+
+// ReasonHeader is the response header that tells why a request was denied,
+// sent only when the configuration sets "debug": true. Its value names the
+// reason, the offending value and the policy, for example
+// `origin not allowed: "https://evil.example" (policy default)`.
+const ReasonHeader = "x-cors-reason"
+
+// maxReasonValue bounds how much of a request value the reason header echoes.
+const maxReasonValue = 128
+
+// debugReason is the ReasonHeader value of a denial. The request's value is
+// quoted in ASCII, so it carries no CR, LF, NUL or other control byte.
+func (d *Decision) debugReason() string {
+	v := d.Detail
+	if v == "" {
+		v = d.Origin
+	}
+	more := ""
+	if len(v) > maxReasonValue {
+		v, more = v[:maxReasonValue], "..."
+	}
+	return d.Reason.String() + ": " + strconv.QuoteToASCII(v) + more + " (policy " + d.policy.name + ")"
 }
 
 // LogLine describes a denial for a debug log line, or returns "" when the

@@ -1,0 +1,557 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/corswasm/corswasm/filter"
+)
+
+// finding is one problem check reports.
+type finding struct {
+	Severity string `json:"severity"` // "error", "warning" or "note"
+	Path     string `json:"path,omitempty"`
+	Message  string `json:"message"`
+	Fix      string `json:"fix,omitempty"`
+}
+
+const (
+	sevError   = "error"
+	sevWarning = "warning"
+	sevNote    = "note"
+)
+
+// rawPolicy is a policy as written: lint needs the entries' indexes.
+type rawPolicy struct {
+	AllowOrigins       []string `json:"allowOrigins"`
+	AllowOriginRegexes []string `json:"allowOriginRegexes"`
+	AllowMethods       []string `json:"allowMethods"`
+	AllowHeaders       []string `json:"allowHeaders"`
+	ExposeHeaders      []string `json:"exposeHeaders"`
+	MaxAge             *float64 `json:"maxAge"`
+}
+
+type rawConfig struct {
+	rawPolicy
+	Policies []rawPolicy `json:"policies"`
+}
+
+// policyPrefix is the field path prefix of a policy: "" for the default.
+func policyPrefix(name string) string {
+	if name == "default" {
+		return ""
+	}
+	return name + "."
+}
+
+// lint finds what the engine accepts without a warning but likely did not
+// mean. data is the configuration cfg was parsed from.
+func lint(cfg *filter.Config, data []byte) []finding {
+	var raw rawConfig
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil // the engine accepted it, so this does not happen
+	}
+	infos := cfg.Policies()
+	// In document order: the top level (the default policy, tried last)
+	// first, then policies; within a policy, in field order.
+	order := make([]int, 0, len(infos))
+	for i, p := range infos {
+		if p.Name == "default" {
+			order = append([]int{i}, order...)
+		} else {
+			order = append(order, i)
+		}
+	}
+	var out []finding
+	for _, i := range order {
+		p := infos[i]
+		rp := raw.rawPolicy
+		if p.Name != "default" {
+			rp = raw.Policies[policyIndex(p.Name)]
+		}
+		prefix := policyPrefix(p.Name)
+		out = append(out, lintShadowed(infos, i)...)
+		out = append(out, lintCredentialedWildcards(p, rp, prefix)...)
+		out = append(out, lintRegexes(cfg, i, p, rp, prefix)...)
+		out = append(out, lintMethods(rp, prefix)...)
+		out = append(out, lintHeaders(rp, prefix)...)
+		out = append(out, lintMaxAge(rp, prefix)...)
+	}
+	return out
+}
+
+func policyIndex(name string) int {
+	n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "policies["), "]"))
+	return n
+}
+
+// lintShadowed reports a policy that an earlier one always wins over.
+func lintShadowed(infos []filter.PolicyInfo, i int) []finding {
+	b := infos[i]
+	if b.Name == "default" {
+		return nil
+	}
+	for _, a := range infos[:i] {
+		if covers(a, b) {
+			return []finding{{Severity: sevWarning, Path: b.Name + ".match",
+				Message: fmt.Sprintf("never applies: %s comes first and matches every request this policy matches", a.Name),
+				Fix:     fmt.Sprintf("move it before %s, or narrow %s's match", a.Name, a.Name)}}
+		}
+	}
+	return nil
+}
+
+// covers says whether policy a's match holds for every request b's does.
+func covers(a, b filter.PolicyInfo) bool {
+	return coversAll(a.Hosts, b.Hosts, hostCovers) &&
+		coversAll(a.PathPrefixes, b.PathPrefixes, strings.HasPrefix) &&
+		coversAll(a.RouteNames, b.RouteNames, func(x, y string) bool { return x == y })
+}
+
+// coversAll: an empty a matches anything; an empty b anything, which a
+// non-empty a does not cover; otherwise each of b must be covered by one of a.
+func coversAll(a, b []string, cover func(b, a string) bool) bool {
+	if len(a) == 0 {
+		return true
+	}
+	if len(b) == 0 {
+		return false
+	}
+	for _, y := range b {
+		if !slices.ContainsFunc(a, func(x string) bool { return cover(y, x) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// hostCovers says whether match host a (maybe "*.suffix") covers b.
+func hostCovers(b, a string) bool {
+	if a == b {
+		return true
+	}
+	if suffix, ok := strings.CutPrefix(a, "*"); ok {
+		return strings.HasSuffix(strings.TrimPrefix(b, "*"), suffix) && strings.TrimPrefix(b, "*") != suffix
+	}
+	return false
+}
+
+func lintCredentialedWildcards(p filter.PolicyInfo, rp rawPolicy, prefix string) []finding {
+	if !p.Credentials {
+		return nil
+	}
+	var out []finding
+	for i, o := range rp.AllowOrigins {
+		scheme, host, ok := strings.Cut(o, "://")
+		if !ok || !strings.HasPrefix(host, "*.") {
+			continue
+		}
+		domain := strings.TrimPrefix(host, "*.")
+		domain, _, _ = strings.Cut(domain, ":")
+		out = append(out, finding{Severity: sevWarning, Path: fmt.Sprintf("%sallowOrigins[%d]", prefix, i),
+			Message: fmt.Sprintf("%q with allowCredentials lets a page on any subdomain of %s act as the user: one forgotten host, taken-over subdomain or page of user content is enough", o, domain),
+			Fix:     fmt.Sprintf("list the subdomains that need credentials (%q), or allow the wildcard in a policy without allowCredentials", scheme+"://app."+domain)})
+	}
+	return out
+}
+
+// Attacker variants of an allowed origin, by kind.
+const (
+	variantSuffix = "suffix"
+	variantPrefix = "prefix"
+	variantDot    = "dot"
+	variantScheme = "scheme"
+	variantLabel  = "label"
+)
+
+var variantWhat = map[string]string{
+	variantSuffix: "the allowed host followed by more labels, which anyone can register",
+	variantPrefix: "a look-alike of the domain, which anyone can register",
+	variantDot:    "a dot matched as any character",
+	variantScheme: "plain http: anyone on the network path can inject a page there",
+	variantLabel:  "an extra subdomain label",
+}
+
+var variantFix = map[string]string{
+	variantSuffix: `end the expression at the host and port (nothing like .* after them)`,
+	variantPrefix: `start the host at a label boundary: (?:[a-z0-9-]+\.)*example\.com, not .*example\.com`,
+	variantDot:    `escape every dot: \. (\\. in JSON)`,
+	variantScheme: `spell the scheme out: https://, not https?:// or .*://`,
+	variantLabel:  `list the subdomains meant, or use an allowOrigins pattern such as "https://*.example.com" if every one is`,
+}
+
+var variantOrder = []string{variantSuffix, variantPrefix, variantDot, variantScheme, variantLabel}
+
+type variant struct {
+	origin, kind string
+}
+
+// lintRegexes tries attacker variants of every origin the policy allows
+// and reports those a regex accepts.
+func lintRegexes(cfg *filter.Config, index int, p filter.PolicyInfo, rp rawPolicy, prefix string) []finding {
+	if len(p.Regexes) == 0 {
+		return nil
+	}
+	allowedBy := func(origin string) filter.Check {
+		r := filter.Request{}
+		r.AddHeader(":method", "GET")
+		r.AddHeader("origin", origin)
+		return cfg.PolicyChecks(index, &r)[0]
+	}
+	// The origins the policy means: its exact origins and patterns, and
+	// what each regex most plainly matches.
+	var samples []string
+	for _, o := range p.Origins {
+		if o == "null" {
+			continue
+		}
+		o = strings.Replace(o, "://*.", "://app.", 1)
+		o = strings.TrimSuffix(o, ":*")
+		samples = append(samples, o)
+	}
+	for _, expr := range p.Regexes {
+		// The plainest strings the regex matches that are origins the policy
+		// allows. (Which entry allows them does not matter here: only the
+		// variants' verdicts do, and those come from the engine.)
+		re := regexp.MustCompile("^(?:" + expr + ")$")
+		for _, attempt := range regexSamples(expr) {
+			n := len(samples)
+			for _, s := range attempt {
+				if !strings.Contains(s, "://") && re.MatchString("https://"+s) {
+					s = "https://" + s // a leading wildcard stands for the scheme too
+				}
+				if re.MatchString(s) && allowedBy(s).Passed {
+					// "https?://" means https: http is a variant to report.
+					if rest, ok := strings.CutPrefix(s, "http://"); ok && re.MatchString("https://"+rest) {
+						s = "https://" + rest
+					}
+					if !slices.Contains(samples, s) {
+						samples = append(samples, s)
+					}
+				}
+			}
+			if len(samples) > n {
+				break
+			}
+		}
+	}
+	found := map[string][]variant{} // by regex
+	seen := map[string]bool{}
+	for _, s := range samples {
+		for _, v := range variants(s) {
+			if seen[v.origin] || slices.Contains(samples, v.origin) {
+				continue
+			}
+			seen[v.origin] = true
+			c := allowedBy(v.origin)
+			if !c.Passed || c.By != "regex" {
+				continue
+			}
+			if v.kind == variantDot {
+				// An unescaped dot matches one character; if two pass as
+				// well, a wider wildcard let the look-alike through.
+				if c2 := allowedBy(strings.Replace(v.origin, "x", "xx", 1)); c2.Passed && c2.Entry == c.Entry {
+					v.kind = variantPrefix
+				}
+			}
+			found[c.Entry] = append(found[c.Entry], v)
+		}
+	}
+	var out []finding
+	for i, expr := range rp.AllowOriginRegexes {
+		vs := found[expr]
+		if len(vs) == 0 {
+			continue
+		}
+		found[expr] = nil // a regex listed twice is reported once
+		severity := sevNote
+		var examples, fixes []string
+		for _, kind := range variantOrder {
+			shown := 0
+			for _, v := range vs {
+				if v.kind != kind || shown == 1 {
+					continue
+				}
+				if shown == 0 {
+					fixes = append(fixes, variantFix[kind])
+					// Look-alikes are always wrong; http and extra labels
+					// matter most with credentials.
+					if kind == variantSuffix || kind == variantPrefix || kind == variantDot || p.Credentials {
+						severity = sevWarning
+					}
+				}
+				shown++
+				examples = append(examples, fmt.Sprintf("%q (%s)", v.origin, variantWhat[kind]))
+			}
+		}
+		out = append(out, finding{Severity: severity, Path: fmt.Sprintf("%sallowOriginRegexes[%d]", prefix, i),
+			Message: fmt.Sprintf("%q accepts origins its author likely did not mean: %s", expr, strings.Join(examples, ", ")),
+			Fix:     strings.Join(fixes, "; ")})
+	}
+	return out
+}
+
+// variants returns attacker variants of a well-formed origin.
+func variants(origin string) []variant {
+	scheme, rest, ok := strings.Cut(origin, "://")
+	if !ok {
+		return nil
+	}
+	host, port := rest, ""
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.HasSuffix(rest, "]") {
+		host, port = rest[:i], rest[i:]
+	}
+	var out []variant
+	add := func(kind, scheme, host string) {
+		out = append(out, variant{scheme + "://" + host + port, kind})
+	}
+	if insecure, ok := map[string]string{"https": "http", "wss": "ws"}[scheme]; ok {
+		add(variantScheme, insecure, host)
+	}
+	if strings.HasPrefix(host, "[") || isIPv4(host) {
+		return out
+	}
+	labels := strings.Split(host, ".")
+	reg := registrableStart(labels)
+	add(variantSuffix, scheme, host+".evil.test")
+	// Text glued to the registrable domain makes a name anyone can
+	// register ("evilexample.com"); so does a dot before it matched as any
+	// character ("appxexample.com"). Changes further left only make
+	// sibling subdomains, which the domain's owner controls.
+	add(variantPrefix, scheme, "evil"+strings.Join(labels[reg:], "."))
+	if reg > 0 {
+		add(variantDot, scheme, strings.Join(labels[:reg], ".")+"x"+strings.Join(labels[reg:], "."))
+	}
+	add(variantLabel, scheme, "evil."+host)
+	return out
+}
+
+// registrableStart guesses where the registrable domain starts: the last
+// two labels, or three under a country's second level ("example.co.uk").
+func registrableStart(labels []string) int {
+	n := len(labels)
+	if n >= 3 && len(labels[n-1]) == 2 && len(labels[n-2]) <= 3 {
+		return n - 3
+	}
+	return max(0, n-2)
+}
+
+func isIPv4(host string) bool {
+	parts := strings.Split(host, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// regexSamples returns strings the expression matches, in attempts from
+// the plainest: repetitions taken zero times, then once; any character
+// taken as '.' (what an unescaped dot most likely meant), then as 'a'.
+func regexSamples(expr string) [][]string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	var out [][]string
+	for _, reps := range []int{0, 1} {
+		for _, anyChar := range []string{".", "a"} {
+			g := sampler{reps: reps, anyChar: anyChar}
+			out = append(out, g.sample(re))
+		}
+	}
+	return out
+}
+
+const maxSamples = 16
+
+// sampler generates strings a regex matches.
+type sampler struct {
+	reps    int    // times a repetition without minimum is taken
+	anyChar string // what any character stands for
+}
+
+func (g sampler) sample(re *syntax.Regexp) []string {
+	reps := g.reps
+	switch re.Op {
+	case syntax.OpLiteral:
+		s := string(re.Rune)
+		if re.Flags&syntax.FoldCase != 0 {
+			s = strings.ToLower(s)
+		}
+		return []string{s}
+	case syntax.OpCharClass:
+		if c, ok := classRune(re.Rune); ok {
+			return []string{string(c)}
+		}
+		return nil
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return []string{g.anyChar}
+	case syntax.OpCapture:
+		return g.sample(re.Sub[0])
+	case syntax.OpStar, syntax.OpQuest:
+		return g.repeat(re.Sub[0], reps)
+	case syntax.OpPlus:
+		return g.repeat(re.Sub[0], max(1, reps))
+	case syntax.OpRepeat:
+		n := max(re.Min, reps)
+		if re.Max >= 0 {
+			n = min(n, re.Max)
+		}
+		return g.repeat(re.Sub[0], n)
+	case syntax.OpConcat:
+		out := []string{""}
+		for _, sub := range re.Sub {
+			out = product(out, g.sample(sub))
+		}
+		return out
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			out = append(out, g.sample(sub)...)
+		}
+		return out[:min(len(out), maxSamples)]
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
+		syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return []string{""}
+	}
+	return nil // OpNoMatch
+}
+
+func (g sampler) repeat(re *syntax.Regexp, n int) []string {
+	out := []string{""}
+	for range n {
+		out = product(out, g.sample(re))
+	}
+	return out
+}
+
+func product(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		for _, y := range b {
+			if len(out) < maxSamples {
+				out = append(out, x+y)
+			}
+		}
+	}
+	return out
+}
+
+// classRune picks a plain member of a character class: a lower-case
+// letter, a digit or '-' if it has one.
+func classRune(ranges []rune) (rune, bool) {
+	for _, want := range [][2]rune{{'a', 'z'}, {'0', '9'}, {'-', '-'}, {'.', '.'}, {'!', '~'}} {
+		for i := 0; i+1 < len(ranges); i += 2 {
+			lo, hi := max(ranges[i], want[0]), min(ranges[i+1], want[1])
+			if lo <= hi {
+				return lo, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// Browser caps on preflight caching, in seconds.
+const (
+	safariMaxAge   = 600
+	chromiumMaxAge = 7200
+)
+
+func lintMaxAge(rp rawPolicy, prefix string) []finding {
+	// Above Chromium's cap the engine warns already.
+	if rp.MaxAge == nil || *rp.MaxAge <= safariMaxAge || *rp.MaxAge > chromiumMaxAge {
+		return nil
+	}
+	return []finding{{Severity: sevNote, Path: prefix + "maxAge",
+		Message: fmt.Sprintf("%v seconds: Safari caches a preflight for at most %d seconds (Chromium %d, Firefox 86400), so Safari users repeat it more often than this says", *rp.MaxAge, safariMaxAge, chromiumMaxAge),
+		Fix:     fmt.Sprintf("nothing to do unless Safari's preflight rate matters; %d is the most every browser honours", safariMaxAge)}}
+}
+
+// Methods browsers upper-case before sending; others go as the page wrote them.
+var normalizedMethods = []string{"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"}
+
+func lintMethods(rp rawPolicy, prefix string) []finding {
+	var out []finding
+	var safelisted []string
+	for i, m := range rp.AllowMethods {
+		switch up := strings.ToUpper(m); {
+		case up == "GET" || up == "HEAD" || up == "POST":
+			safelisted = append(safelisted, up)
+		case m != up && m != "*" && !slices.Contains(normalizedMethods, up):
+			out = append(out, finding{Severity: sevWarning, Path: fmt.Sprintf("%sallowMethods[%d]", prefix, i),
+				Message: fmt.Sprintf("%q is compared case-sensitively: browsers send it exactly as the page wrote it, almost always %q, which this entry does not allow", m, up),
+				Fix:     fmt.Sprintf("write %q", up)})
+		}
+	}
+	if len(safelisted) > 0 {
+		out = append([]finding{{Severity: sevNote, Path: prefix + "allowMethods",
+			Message: fmt.Sprintf("%s %s CORS-safelisted: browsers never need %s allowed, and the plugin allows %s anyway", andList(safelisted), isAre(safelisted), itThem(safelisted), itThem(safelisted)),
+			Fix:     fmt.Sprintf("remove %s; browsers behave the same", itThem(safelisted))}}, out...)
+	}
+	return out
+}
+
+// safelistedRequestHeaders are sent without a preflight unless their value
+// is unusual; content-type is left out: with JSON it needs one.
+var safelistedRequestHeaders = []string{"accept", "accept-language", "content-language"}
+
+// safelistedResponseHeaders are readable by pages without being exposed.
+var safelistedResponseHeaders = []string{"cache-control", "content-language", "content-length", "content-type", "expires", "last-modified", "pragma"}
+
+func lintHeaders(rp rawPolicy, prefix string) []finding {
+	var out []finding
+	var needless []string
+	for _, h := range rp.AllowHeaders {
+		if slices.Contains(safelistedRequestHeaders, strings.ToLower(h)) {
+			needless = append(needless, strings.ToLower(h))
+		}
+	}
+	if len(needless) > 0 {
+		out = append(out, finding{Severity: sevNote, Path: prefix + "allowHeaders",
+			Message: fmt.Sprintf("%s %s CORS-safelisted: browsers ask for %s only when the value is unusual (over 128 bytes, or with characters such as \"():{}<>@)", andList(needless), isAre(needless), itThem(needless)),
+			Fix:     fmt.Sprintf("remove %s unless pages send such values", itThem(needless))})
+	}
+	needless = nil
+	for _, h := range rp.ExposeHeaders {
+		if slices.Contains(safelistedResponseHeaders, strings.ToLower(h)) {
+			needless = append(needless, strings.ToLower(h))
+		}
+	}
+	if len(needless) > 0 {
+		out = append(out, finding{Severity: sevNote, Path: prefix + "exposeHeaders",
+			Message: fmt.Sprintf("%s %s: pages read %s without %s being exposed", andList(needless), plural(needless, "is a CORS-safelisted response header", "are CORS-safelisted response headers"), itThem(needless), itThem(needless)),
+			Fix:     fmt.Sprintf("remove %s", itThem(needless))})
+	}
+	return out
+}
+
+func andList(s []string) string {
+	switch len(s) {
+	case 1:
+		return s[0]
+	case 2:
+		return s[0] + " and " + s[1]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+func plural(s []string, one, many string) string {
+	if len(s) == 1 {
+		return one
+	}
+	return many
+}
+
+func isAre(s []string) string  { return plural(s, "is", "are") }
+func itThem(s []string) string { return plural(s, "it", "them") }
