@@ -10,6 +10,8 @@ import (
 // than scanned (rs/cors CVE-2025-47908 was an unbounded one).
 const maxRequestHeadersLength = 8192
 
+const headersTooLong = "longer than 8192 bytes" // keep in step with maxRequestHeadersLength
+
 // Decision is the engine's verdict on one request. It is a small value: the
 // plugin keeps it for the response phase.
 type Decision struct {
@@ -197,7 +199,7 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 		total += len(line) + 1
 	}
 	if total > maxRequestHeadersLength {
-		return ReasonHeadersInvalid, "longer than " + strconv.Itoa(maxRequestHeadersLength) + " bytes", false
+		return ReasonHeadersInvalid, headersTooLong, false
 	}
 	for _, line := range lines {
 		for line != "" {

@@ -232,7 +232,10 @@ func parseOriginPattern(s string) (parsedPattern, string) {
 		if strings.Contains(host, "*") {
 			return parsedPattern{}, "misplaced '*': it may stand only for the whole first label (\"https://*.example.com\") or the whole port (\"http://localhost:*\")"
 		}
-		name := strings.TrimPrefix(host, ".")
+		name := host
+		if p.subdomains {
+			name = host[1:]
+		}
 		if strings.HasSuffix(name, ".") {
 			return parsedPattern{}, "trailing dot in host; browsers never send one, remove it"
 		}
@@ -248,7 +251,7 @@ func parseOriginPattern(s string) (parsedPattern, string) {
 			if !strings.Contains(name, ".") {
 				return parsedPattern{}, "a wildcard must be followed by at least two labels (\"*.example.com\"), or it allows every site under a top-level domain"
 			}
-			if _, ok := parseIPv4(name); ok {
+			if endsInNumber(name) {
 				return parsedPattern{}, "a wildcard cannot stand for part of an IP address"
 			}
 		}
@@ -259,9 +262,27 @@ func parseOriginPattern(s string) (parsedPattern, string) {
 		if p.port != "" {
 			exact += ":" + p.port
 		}
+		if _, ok := parseOrigin(exact); !ok {
+			return parsedPattern{}, "not an origin a browser can send (" + strconv.Quote(exact) + ")"
+		}
 		return parsedPattern{exact: exact}, ""
 	}
 	return parsedPattern{pattern: p, wild: true}, ""
+}
+
+// endsInNumber says whether a host's last label is a number (decimal, or
+// hex with 0x), which makes browsers read the host as an IPv4 address (the
+// URL standard's "ends in a number").
+func endsInNumber(host string) bool {
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if last == "" {
+		return false
+	}
+	digits := "0123456789"
+	if len(last) > 1 && (last[:2] == "0x" || last[:2] == "0X") {
+		last, digits = last[2:], "0123456789abcdefABCDEF"
+	}
+	return strings.Trim(last, digits) == ""
 }
 
 // originSet holds a policy's exact origins. A handful are compared in turn,

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 )
@@ -148,6 +149,9 @@ func (d *decoder) origins(p *policy, s *policySpec) {
 			scheme, host := pp.pattern.scheme, pp.pattern.host
 			if pp.wild {
 				p.patterns = append(p.patterns, pp.pattern)
+				if suffix := pp.pattern.host; pp.pattern.subdomains && contains(publicSuffixes, suffix[1:]) {
+					d.warn(op, strconv.Quote(o)+" allows every site registered under the public suffix "+strconv.Quote(suffix[1:])+"; name your own domain")
+				}
 			} else {
 				if p.exact.add(pp.exact) {
 					d.warn(op, strconv.Quote(o)+" is listed twice")
@@ -168,14 +172,81 @@ func (d *decoder) origins(p *policy, s *policySpec) {
 			continue
 		}
 		p.regexes = append(p.regexes, re)
+		for _, w := range regexWarnings(expr, re) {
+			d.warn(index(rp, i), strconv.Quote(expr)+" "+w)
+		}
 	}
+}
+
+// regexWarnings points out regexes that let in more than their authors
+// likely meant. The engine's whole-match rule stops unanchored ones; these
+// are the mistakes it cannot see.
+func regexWarnings(expr string, re *regexp.Regexp) []string {
+	var out []string
+	if unescapedDot(expr) {
+		out = append(out, `has an unescaped '.' between letters, which matches any character ("api.example.com" lets in "apixexample.com"); write \\. in JSON`)
+	}
+	if re.MatchString("https://corswasm-probe.invalid") || re.MatchString("http://corswasm-probe.invalid") {
+		out = append(out, "matches origins of any site (it let in https://corswasm-probe.invalid); name the hosts")
+	} else if tree, err := syntax.Parse(expr, syntax.Perl); err == nil && endsInAnyRepeat(tree.Simplify()) {
+		out = append(out, "ends in .* or .+, which lets any domain follow the host (\"https://app.example.com.evil.net\"); end it at the host or port")
+	}
+	return out
+}
+
+// unescapedDot reports a '.' outside a character class, not escaped, between
+// two letters or digits.
+func unescapedDot(expr string) bool {
+	class := false
+	for i := 0; i < len(expr); i++ {
+		switch c := expr[i]; {
+		case c == '\\':
+			i++
+		case c == '[':
+			class = true
+		case c == ']':
+			class = false
+		case c == '.' && !class && i > 0 && i+1 < len(expr) && isAlnum(expr[i-1]) && isAlnum(expr[i+1]):
+			return true
+		}
+	}
+	return false
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// endsInAnyRepeat says whether a parsed regex ends in a repeat of "any character".
+func endsInAnyRepeat(re *syntax.Regexp) bool {
+	for re.Op == syntax.OpConcat || re.Op == syntax.OpCapture {
+		if len(re.Sub) == 0 {
+			return false
+		}
+		re = re.Sub[len(re.Sub)-1]
+	}
+	return (re.Op == syntax.OpStar || re.Op == syntax.OpPlus) &&
+		(re.Sub[0].Op == syntax.OpAnyChar || re.Sub[0].Op == syntax.OpAnyCharNotNL)
+}
+
+// publicSuffixes are common multi-label public suffixes: anyone can register
+// a name under them, so a wildcard over one allows strangers. (Single labels
+// such as "com" are refused outright.) A short list, not the whole Public
+// Suffix List, which would weigh more than the rest of the module.
+var publicSuffixes = []string{
+	"co.uk", "org.uk", "ac.uk", "gov.uk", "com.au", "net.au", "org.au", "co.nz", "co.jp", "co.kr",
+	"co.in", "co.za", "com.br", "com.cn", "com.mx", "com.tr", "com.sg",
+	"github.io", "gitlab.io", "herokuapp.com", "netlify.app", "vercel.app", "pages.dev", "workers.dev",
+	"web.app", "firebaseapp.com", "appspot.com", "azurewebsites.net", "cloudfront.net", "blogspot.com",
+	"s3.amazonaws.com", "onrender.com", "fly.dev", "glitch.me", "ngrok.io", "ngrok-free.app",
 }
 
 // loopback says whether host names this machine, where plain http is not a
 // network risk.
 func loopback(host string) bool {
+	v4, ok := parseIPv4(host)
 	return host == "localhost" || strings.HasSuffix(host, ".localhost") ||
-		strings.HasPrefix(host, "127.") || host == "[::1]"
+		(ok && v4>>24 == 127) || host == "[::1]"
 }
 
 // forbiddenMethods are methods Fetch never lets a page send.
