@@ -22,11 +22,15 @@ vet:
 	go vet ./...
 	GOOS=wasip1 GOARCH=wasm go vet -unsafeptr=false ./...
 
-# Runs each fuzz target for FUZZTIME (found inputs land in testdata/fuzz).
+# Runs each fuzz target for FUZZTIME; a failing input lands in
+# filter/testdata/fuzz/<target>/, where the normal test run replays it.
 FUZZTIME ?= 20s
+FUZZ = go test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s -fuzz
 fuzz:
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./filter
-	go test -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME) ./filter
+	$(FUZZ) '^FuzzParse$$' ./filter
+	$(FUZZ) '^FuzzOrigin$$' ./filter
+	$(FUZZ) '^FuzzRequestHeaders$$' ./filter
+	$(FUZZ) '^FuzzEvaluate$$' ./filter
 
 # Engine benchmarks with allocation counts.
 bench:
