@@ -1,4 +1,4 @@
-.PHONY: build test vet fuzz bench clean
+.PHONY: build test vet fuzz bench clean run image
 
 # Each target is a plain go command; the README shows them.
 
@@ -7,6 +7,18 @@
 build:
 	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -ldflags="-s -w" -trimpath -o plugin.wasm .
 	go run ./cmd/wasmcheck plugin.wasm
+
+# The demo on this machine: builds the plugin, then runs it in front of a
+# demo JSON API (127.0.0.1:8081) with a demo page on another origin
+# (http://localhost:8080); in Envoy when envoy is on PATH, else in the
+# embedded host. `go run ./cmd/corsdev -h` lists the flags.
+run: build
+	go run ./cmd/corsdev
+
+# The OCI image Istio pulls (oci://): plugin.wasm in an OCI image layout in
+# build/image, built offline; prints the digests to pin.
+image: build
+	go run ./cmd/ociimage -wasm plugin.wasm -o build/image
 
 # Every test: formatting and vet, the engine, the ABI layer, the build
 # checker, and the module tests that build and run the real plugin.wasm
@@ -37,4 +49,4 @@ bench:
 	go test -run '^$$' -bench . -benchmem ./filter
 
 clean:
-	rm -f plugin.wasm
+	rm -rf plugin.wasm build
