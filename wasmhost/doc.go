@@ -63,7 +63,8 @@
 // VM.ResetCalls); log lines are kept with their level (VM.Logs, Stream.Logs,
 // Options.Log); metrics are kept by name (VM.Metrics); properties are set with
 // VM.SetProperty and Stream.SetProperty; VM.MemorySize is the instance's
-// linear memory.
+// linear memory. VM.SetFaults makes chosen proxy-wasm host calls fail or
+// return nothing, for failure-mode tests (see faults.go).
 //
 // Clocks are real (wazero's WithSysNanotime, WithSysWalltime and
 // WithSysNanosleep): Go's garbage collector paces itself by the clock, and

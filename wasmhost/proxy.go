@@ -67,10 +67,13 @@ func (vm *VM) hostModules(ctx context.Context) (env, wasi wazero.HostModuleBuild
 	env = vm.rt.NewHostModuleBuilder("env")
 	for _, f := range proxyFuncs {
 		idx := vm.register(f.name)
-		fn := f.fn
+		fn, name := f.fn, f.name
 		env.NewFunctionBuilder().
 			WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, stack []uint64) {
 				vm.enter(idx)
+				if vm.faults != nil && vm.injectFault(idx, name, m.Memory(), stack) {
+					return
+				}
 				fn(vm, m.Memory(), stack)
 			}), f.sig.params, f.sig.results).
 			Export(f.name)

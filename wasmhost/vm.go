@@ -119,6 +119,9 @@ type VM struct {
 	logStart int
 
 	scratch []byte
+
+	// faults, when set, may make proxy-wasm host calls fail (faults.go).
+	faults *faultState
 }
 
 // New compiles the module (or finds it in Options.Cache), checks it against

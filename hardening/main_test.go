@@ -1,0 +1,312 @@
+//go:build !wasip1
+
+package hardening
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/tetratelabs/wazero"
+)
+
+// The modules under test, built once by TestMain; cache compiles each once
+// for every VM of the test binary.
+var (
+	releaseWasm []byte // the release build, as make build makes it
+	faultWasm   []byte // the same with -tags corswasm_faultinject
+	cache       = wazero.NewCompilationCache()
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if err := buildModules(); err != nil {
+		fmt.Fprintf(os.Stderr, "hardening: %v\n", err)
+		os.Exit(1)
+	}
+	status := m.Run()
+	cache.Close(context.Background())
+	os.Exit(status)
+}
+
+// buildModules builds the release and fault-injection modules, in parallel.
+func buildModules() error {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return fmt.Errorf("no go.mod in %s: %w", root, err)
+	}
+	dir, err := os.MkdirTemp("", "corswasm-hardening-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var wg sync.WaitGroup
+	var releaseErr, faultErr error
+	wg.Go(func() { releaseWasm, releaseErr = buildModule(root, filepath.Join(dir, "plugin.wasm")) })
+	wg.Go(func() {
+		faultWasm, faultErr = buildModule(root, filepath.Join(dir, "plugin-faultinject.wasm"), "-tags=corswasm_faultinject")
+	})
+	wg.Wait()
+	return errors.Join(releaseErr, faultErr)
+}
+
+// buildModule runs the release build command (the Makefile's), with extra
+// flags, from the repository root and returns the module.
+func buildModule(root, out string, extra ...string) ([]byte, error) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	args := append([]string{"build", "-buildmode=c-shared", "-ldflags=-s -w", "-trimpath"}, extra...)
+	args = append(args, "-o", out, ".")
+	cmd := exec.Command(goTool, args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("building %s (GOOS=wasip1 GOARCH=wasm go %q in %s): %v\n%s", filepath.Base(out), args, root, err, output.String())
+	}
+	if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "hardening: built %s in %v\n", filepath.Base(out), time.Since(start).Round(time.Millisecond))
+	}
+	return os.ReadFile(out)
+}
+
+// The policy most tests load: one allowed origin with credentials, and a
+// stricter policy for one route, so that the plugin reads the route name.
+const (
+	app   = "https://app.example.com"
+	admin = "https://admin.example.com"
+	evil  = "https://evil.example"
+)
+
+const testConfig = `{
+  "allowOrigins": ["https://app.example.com"],
+  "allowMethods": ["GET", "PUT"],
+  "allowHeaders": ["content-type"],
+  "exposeHeaders": ["x-request-id"],
+  "allowCredentials": true,
+  "maxAge": 600,
+  "policies": [
+    {"match": {"routeNames": ["admin-route"]},
+     "allowOrigins": ["https://admin.example.com"], "allowMethods": ["GET"]}
+  ]
+}`
+
+// request returns the request headers of method to api.example.com/v1/things
+// plus extra name-value pairs.
+func request(method string, extra ...string) wasmhost.Headers {
+	h := wasmhost.NewHeaders(":method", method, ":scheme", "https", ":authority", "api.example.com", ":path", "/v1/things")
+	return append(h, wasmhost.NewHeaders(extra...)...)
+}
+
+// actual is a cross-origin GET from origin.
+func actual(origin string, extra ...string) wasmhost.Headers {
+	return request("GET", append([]string{"origin", origin}, extra...)...)
+}
+
+// preflight is a CORS preflight from origin for method, with requested
+// headers when acrh is not empty.
+func preflight(origin, method, acrh string, extra ...string) wasmhost.Headers {
+	kv := []string{"origin", origin, "access-control-request-method", method}
+	if acrh != "" {
+		kv = append(kv, "access-control-request-headers", acrh)
+	}
+	return request("OPTIONS", append(kv, extra...)...)
+}
+
+// upstream is a response that carries CORS headers of its own, which the
+// plugin replaces (or, when it leaves the response alone, keeps).
+var upstream = wasmhost.NewHeaders(":status", "200", "content-type", "text/plain",
+	"access-control-allow-origin", "*", "vary", "accept-encoding", "x-request-id", "42")
+
+// newVM starts a VM of wasm with the shared compilation cache and closes it
+// when the test ends.
+func newVM(t testing.TB, wasm []byte, opts wasmhost.Options) *wasmhost.VM {
+	t.Helper()
+	opts.Cache = cache
+	vm, err := wasmhost.New(context.Background(), wasm, opts)
+	if err != nil {
+		t.Fatalf("wasmhost.New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := vm.Close(context.Background()); err != nil && !errors.Is(err, wasmhost.ErrFailed) {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return vm
+}
+
+// startPlugin starts a VM of wasm with opts and a plugin with config.
+func startPlugin(t testing.TB, wasm []byte, opts wasmhost.Options, config string) (*wasmhost.VM, *wasmhost.Plugin) {
+	t.Helper()
+	vm := newVM(t, wasm, opts)
+	p, err := vm.StartPlugin([]byte(config))
+	if err != nil {
+		t.Fatalf("StartPlugin: %v", err)
+	}
+	return vm, p
+}
+
+// do runs one exchange and fails the test on a host error (a trap fails
+// the VM, and Do returns its error).
+func do(t testing.TB, p *wasmhost.Plugin, req, resp wasmhost.Headers) *wasmhost.Exchange {
+	t.Helper()
+	x, err := p.Do(req, resp)
+	if err != nil {
+		t.Fatalf("Do: %v", err)
+	}
+	return x
+}
+
+// noTrap fails the test if the VM failed.
+func noTrap(t testing.TB, vm *wasmhost.VM) {
+	t.Helper()
+	if err := vm.Err(); err != nil {
+		t.Fatalf("the VM failed: %v", err)
+	}
+}
+
+// metricsDelta returns after minus before, for every metric of after, and
+// omits the zeros.
+func metricsDelta(before, after map[string]int64) map[string]int64 {
+	d := map[string]int64{}
+	for name, v := range after {
+		if v != before[name] {
+			d[name] = v - before[name]
+		}
+	}
+	return d
+}
+
+// wantMetrics checks that the counters moved exactly by want (and no
+// other counter moved).
+func wantMetrics(t testing.TB, got, want map[string]int64) {
+	t.Helper()
+	for name, v := range want {
+		if got[name] != v {
+			t.Errorf("metric %s moved by %d, want %d (all moves: %v)", name, got[name], v, got)
+		}
+	}
+	for name, v := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("metric %s moved by %d, want 0 (all moves: %v)", name, v, got)
+		}
+	}
+}
+
+// problems returns the lines logged at warn level or above.
+func problems(lines []wasmhost.LogLine) []wasmhost.LogLine {
+	var out []wasmhost.LogLine
+	for _, l := range lines {
+		if l.Level >= wasmhost.LogWarn {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// wantOneProblem checks that exactly one warn or error line was logged and
+// that it holds every one of substrs.
+func wantOneProblem(t testing.TB, lines []wasmhost.LogLine, substrs ...string) {
+	t.Helper()
+	ps := problems(lines)
+	if len(ps) != 1 {
+		t.Errorf("%d warn/error lines, want 1: %v", len(ps), ps)
+		return
+	}
+	for _, s := range substrs {
+		if !strings.Contains(ps[0].Message, s) {
+			t.Errorf("log line %q does not hold %q", ps[0], s)
+		}
+	}
+}
+
+// wantNoProblem checks that no warn or error line was logged.
+func wantNoProblem(t testing.TB, lines []wasmhost.LogLine) {
+	t.Helper()
+	if ps := problems(lines); len(ps) > 0 {
+		t.Errorf("unexpected warn/error lines: %v", ps)
+	}
+}
+
+// wantSame checks that got equals want line by line.
+func wantSame(t testing.TB, what string, got, want wasmhost.Headers) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s changed: %d lines, want %d\ngot:  %v\nwant: %v", what, len(got), len(want), got, want)
+		return
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("%s changed at line %d: %q, want %q\ngot:  %v\nwant: %v", what, i, got[i], want[i], got, want)
+			return
+		}
+	}
+}
+
+// wantUntouched checks that the plugin left the exchange alone: no local
+// reply, the request and the response as they came.
+func wantUntouched(t testing.TB, x *wasmhost.Exchange, req, resp wasmhost.Headers) {
+	t.Helper()
+	if x.LocalReply != nil {
+		t.Errorf("local reply %d %v, want none", x.LocalReply.Status, x.LocalReply.Headers)
+	}
+	if x.RequestAction != wasmhost.Continue || x.ResponseAction != wasmhost.Continue {
+		t.Errorf("actions %v, %v, want Continue, Continue", x.RequestAction, x.ResponseAction)
+	}
+	wantSame(t, "request", x.Request, req.Clone())
+	wantSame(t, "response", x.Response, resp.Clone())
+}
+
+// wantHeader checks the first value of name.
+func wantHeader(t testing.TB, h wasmhost.Headers, name, want string) {
+	t.Helper()
+	if got, ok := h.Get(name); !ok || got != want {
+		t.Errorf("%s = %q (present %v), want %q\nheaders: %v", name, got, ok, want, h)
+	}
+}
+
+// wantNoCORS checks that the headers carry no access-control-* line.
+func wantNoCORS(t testing.TB, h wasmhost.Headers) {
+	t.Helper()
+	for _, l := range h {
+		if strings.HasPrefix(l.Name, "access-control-") {
+			t.Errorf("%s: %q present, want no CORS header\nheaders: %v", l.Name, l.Value, h)
+		}
+	}
+}
+
+// wantServesNormally checks that the plugin (testConfig) still answers an
+// allowed preflight and an allowed actual request as it should.
+func wantServesNormally(t testing.TB, vm *wasmhost.VM, p *wasmhost.Plugin) {
+	t.Helper()
+	x := do(t, p, preflight(app, "PUT", "content-type"), nil)
+	if x.LocalReply == nil || x.LocalReply.Status != 204 {
+		t.Errorf("allowed preflight afterwards: local reply %+v, want 204", x.LocalReply)
+	} else {
+		wantHeader(t, x.LocalReply.Headers, "access-control-allow-origin", app)
+	}
+	x = do(t, p, actual(app), upstream)
+	wantHeader(t, x.Response, "access-control-allow-origin", app)
+	wantHeader(t, x.Response, "access-control-allow-credentials", "true")
+	x = do(t, p, actual(evil), upstream)
+	wantNoCORS(t, x.Response)
+	noTrap(t, vm)
+}
