@@ -125,9 +125,15 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 		}
 		clear(hdrs)
 		if cfg.NeedsRouteName() {
-			if name, ok := abi.GetProperty("xds", "route_name"); ok {
-				s.req.RouteName = string(name)
+			name, _, err := abi.GetProperty("xds", "route_name")
+			if err != nil {
+				// Without the route, the policy that applies is unknown:
+				// guessing the default could allow what the route's
+				// policy denies. Leave the request untouched.
+				internalError("reading the route name", err)
+				return types.ActionContinue
 			}
+			s.req.RouteName = string(name)
 		}
 	}
 	s.d = cfg.Evaluate(&s.req)

@@ -417,11 +417,11 @@ func TestHostCalls(t *testing.T) {
 		if err != nil || !slices.Equal(hdrs, h.request) {
 			t.Errorf("GetHeaders = %q, %v", hdrs, err)
 		}
-		if v, ok := GetProperty("xds", "route_name"); !ok || string(v) != "r1" {
-			t.Errorf("GetProperty = %q, %v", v, ok)
+		if v, ok, err := GetProperty("xds", "route_name"); !ok || err != nil || string(v) != "r1" {
+			t.Errorf("GetProperty = %q, %v, %v", v, ok, err)
 		}
-		if _, ok := GetProperty("xds", "cluster_name"); ok {
-			t.Error("GetProperty(absent) found")
+		if _, ok, err := GetProperty("xds", "cluster_name"); ok || err != nil {
+			t.Errorf("GetProperty(absent) = %v, %v; want not found and no error", ok, err)
 		}
 		if err := SetHeaders(MapResponseHeaders, [][2]string{{"vary", "origin"}}); err != nil || !slices.Equal(h.set, [][2]string{{"vary", "origin"}}) {
 			t.Errorf("SetHeaders: %v, host got %q", err, h.set)
@@ -459,16 +459,16 @@ func TestHostCallFailures(t *testing.T) {
 		if _, ok := GetHeader(MapRequestHeaders, "origin"); ok {
 			t.Error("GetHeader succeeded")
 		}
-		if _, ok := GetProperty("xds", "route_name"); ok {
-			t.Error("GetProperty succeeded")
+		if _, _, err := GetProperty("xds", "route_name"); !errors.Is(err, types.ErrorInternalFailure) {
+			t.Errorf("GetProperty err = %v", err)
 		}
 		if _, err := GetHeaders(MapRequestHeaders); !errors.Is(err, types.ErrorInternalFailure) {
 			t.Errorf("GetHeaders err = %v", err)
 		}
 	})
-	// GetHeader and GetProperty cannot return the error: they log it and
-	// report it to the hook.
-	if *errs != 2 || len(h.logs) != 2 || !strings.HasPrefix(h.logs[0], "warn: abi: proxy_get_header_map_value(origin): ") {
+	// GetHeader cannot return the error: it logs it and reports it to the
+	// hook. GetProperty returns it, like GetHeaders.
+	if *errs != 1 || len(h.logs) != 1 || !strings.HasPrefix(h.logs[0], "warn: abi: proxy_get_header_map_value(origin): ") {
 		t.Fatalf("internal errors %d, logs %q", *errs, h.logs)
 	}
 }

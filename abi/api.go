@@ -65,20 +65,19 @@ func SendLocalResponse(status int, headers [][2]string, body []byte, details str
 
 // GetProperty returns the value of the host property at path, e.g.
 // GetProperty("xds", "route_name"). ok is false when the property is absent;
-// also when the host call fails, which is logged and reported to the internal
-// error hook. The bytes are a view of memory the host wrote.
-func GetProperty(path ...string) (value []byte, ok bool) {
+// err reports a failed host call, which the caller must not mistake for an
+// absent property. The bytes are a view of memory the host wrote.
+func GetProperty(path ...string) (value []byte, ok bool, err error) {
 	outbound = AppendPath(outbound[:0], path)
 	st, data, size := callGetProperty(outbound)
 	if st == statusNotFound {
-		return nil, false
+		return nil, false, nil
 	}
 	b, err := claimResult(st, data, size)
 	if err != nil {
-		hostFailure("proxy_get_property", err)
-		return nil, false
+		return nil, false, err
 	}
-	return b, true
+	return b, true, nil
 }
 
 // DefineCounter defines a counter metric and returns its ID. Call it from

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -142,7 +143,7 @@ func TestDebugReasonIsASafeHeaderValue(t *testing.T) {
 						break
 					}
 				}
-				if len(h[1]) > 2*maxReasonValue+100 {
+				if len(h[1]) > 2*maxQuotedValue+100 {
 					t.Errorf("reason for a %d-byte value is %d bytes long", len(origin), len(h[1]))
 				}
 			}
@@ -157,7 +158,7 @@ func TestDebugReasonTruncatesLongValues(t *testing.T) {
 	cfg := mustParse(t, debugConfig)
 	long := "https://" + strings.Repeat("abcdefgh.", 20) + "example" // valid, and longer than the limit
 	got := exchange(t, cfg, preflight(long, "PUT"), nil)
-	want := `x-cors-reason: origin not allowed: "` + long[:maxReasonValue] + `"... (policy default)`
+	want := `x-cors-reason: origin not allowed: "` + long[:maxQuotedValue] + `"... (` + strconv.Itoa(len(long)) + ` bytes) (policy default)`
 	if !strings.Contains(got, want) {
 		t.Errorf("got  %s\nwant it to contain %s", got, want)
 	}

@@ -405,21 +405,26 @@ func (d *Decision) Counters(dst []Counter) []Counter {
 // `origin not allowed: "https://evil.example" (policy default)`.
 const ReasonHeader = "x-cors-reason"
 
-// maxReasonValue bounds how much of a request value the reason header echoes.
-const maxReasonValue = 128
+// maxQuotedValue bounds how much of a request value a log line or the reason
+// header echoes: a 1 MiB Origin must not become a 1 MiB log line.
+const maxQuotedValue = 128
 
-// debugReason is the ReasonHeader value of a denial. The request's value is
-// quoted in ASCII, so it carries no CR, LF, NUL or other control byte.
+// quoteValue quotes a request value in ASCII (so it carries no CR, LF, NUL or
+// other control byte), cut at maxQuotedValue bytes.
+func quoteValue(v string) string {
+	if len(v) <= maxQuotedValue {
+		return strconv.QuoteToASCII(v)
+	}
+	return strconv.QuoteToASCII(v[:maxQuotedValue]) + "... (" + strconv.Itoa(len(v)) + " bytes)"
+}
+
+// debugReason is the ReasonHeader value of a denial.
 func (d *Decision) debugReason() string {
 	v := d.Detail
 	if v == "" {
 		v = d.Origin
 	}
-	more := ""
-	if len(v) > maxReasonValue {
-		v, more = v[:maxReasonValue], "..."
-	}
-	return d.Reason.String() + ": " + strconv.QuoteToASCII(v) + more + " (policy " + d.policy.name + ")"
+	return d.Reason.String() + ": " + quoteValue(v) + " (policy " + d.policy.name + ")"
 }
 
 // LogLine describes a denial for a debug log line, or returns "" when the
@@ -438,14 +443,14 @@ func (d *Decision) LogLine() string {
 	}
 	b.WriteString(d.Kind.String())
 	b.WriteString(" from origin ")
-	b.WriteString(strconv.Quote(d.Origin))
+	b.WriteString(quoteValue(d.Origin))
 	b.WriteString(" (policy ")
 	b.WriteString(d.policy.name)
 	b.WriteString("): ")
 	b.WriteString(d.Reason.String())
 	if d.Detail != "" && d.Detail != d.Origin {
 		b.WriteString(" ")
-		b.WriteString(strconv.Quote(d.Detail))
+		b.WriteString(quoteValue(d.Detail))
 	}
 	return b.String()
 }

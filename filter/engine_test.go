@@ -440,6 +440,8 @@ func TestLogLine(t *testing.T) {
 			`cors: denied preflight from origin "https://a.com" (policy default): header not allowed "x-b"`},
 		{"control characters are quoted", req("GET", "origin", "https://b.com\nforged"),
 			`cors: denied actual from origin "https://b.com\nforged" (policy default): invalid origin`},
+		{"a huge origin is cut, its length kept", req("GET", "origin", "https://"+strings.Repeat("a", 1<<20)),
+			`cors: denied actual from origin "https://` + strings.Repeat("a", 120) + `"... (1048584 bytes) (policy default): invalid origin`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
