@@ -33,6 +33,7 @@ vet:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	GOOS=wasip1 GOARCH=wasm go vet -unsafeptr=false ./...
+	GOOS=wasip1 GOARCH=wasm go vet -unsafeptr=false -tags corswasm_faultinject .
 
 # Runs each fuzz target for FUZZTIME; a failing input lands in
 # filter/testdata/fuzz/<target>/, where the normal test run replays it.

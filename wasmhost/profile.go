@@ -73,8 +73,9 @@ var wasi132 = []string{
 // wasi133 adds what #427 (Envoy 1.33) added.
 var wasi133 = append(slices.Clone(wasi132), "sched_yield", "poll_oneoff", "fd_fdstat_set_flags")
 
-// providesWASI says whether the profile provides the WASI function name.
-func (p Profile) providesWASI(name string) bool {
+// ProvidesWASI says whether the profile's hosts provide the
+// wasi_snapshot_preview1 function name (cmd/wasmcheck asks it too).
+func (p Profile) ProvidesWASI(name string) bool {
 	switch p {
 	case Envoy133to138:
 		return slices.Contains(wasi133, name)

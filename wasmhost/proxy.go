@@ -90,7 +90,7 @@ func (vm *VM) hostModules(ctx context.Context) (env, wasi wazero.HostModuleBuild
 	defs := impl.ExportedFunctions()
 	wasi = vm.rt.NewHostModuleBuilder(wasiModule)
 	for _, name := range slices.Sorted(maps.Keys(defs)) {
-		if !vm.profile.providesWASI(name) {
+		if !vm.profile.ProvidesWASI(name) {
 			continue
 		}
 		def := defs[name]

@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 package main
 
 import (
@@ -7,6 +9,8 @@ import (
 
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
+
+	"github.com/corswasm/corswasm/wasmhost"
 )
 
 // Report is what Check finds in a module.
@@ -160,21 +164,12 @@ var wasip1 = []string{
 	"sock_send", "sock_shutdown",
 }
 
-// The WASI functions a module built by Go with only the packages this
-// project allows imports. Envoy 1.33–1.38 provide these (poll_oneoff as a
-// stub that fails with ENOSYS) and no other; Envoy 1.32 and older lack
-// sched_yield and poll_oneoff too.
-var (
-	allowedWASI = []string{
-		"sched_yield", "proc_exit", "args_get", "args_sizes_get", "clock_time_get",
-		"environ_get", "environ_sizes_get", "fd_write", "random_get", "poll_oneoff",
-	}
-	envoy133WASI = allowedWASI
-	envoy132WASI = []string{
-		"proc_exit", "args_get", "args_sizes_get", "clock_time_get",
-		"environ_get", "environ_sizes_get", "fd_write", "random_get",
-	}
-)
+// allowedWASI are the WASI functions a module built by Go with only the
+// packages this project allows imports (no os, fmt, log, encoding/json).
+var allowedWASI = []string{
+	"sched_yield", "proc_exit", "args_get", "args_sizes_get", "clock_time_get",
+	"environ_get", "environ_sizes_get", "fd_write", "random_get", "poll_oneoff",
+}
 
 // Check decodes a module and checks it against what Envoy's proxy-wasm host
 // and the project require. An error means bin is not a module at all.
@@ -318,16 +313,18 @@ func (r *Report) checkImports(m *wasm.Module) {
 		}
 	}
 
-	if missing := notIn(wasi, envoy133WASI); len(missing) > 0 {
+	// Which Envoy versions can load it: the WASI sets are wasmhost's
+	// profiles, the one account of them in this repository.
+	if missing := lacking(wasmhost.Envoy133to138, wasi); len(missing) > 0 {
 		r.Envoy133Why = "refused at load: it lacks " + strings.Join(missing, ", ")
 	} else {
 		r.Envoy133 = true
 		r.Envoy133Why = "loads"
 		if slices.Contains(wasi, "poll_oneoff") {
-			r.Envoy133Why += ", but poll_oneoff is a stub there that fails with ENOSYS: once Go's runtime has a timer, a later GC can kill the VM (\"poll_oneoff failed\", golang/go#78513); not recommended"
+			r.Envoy133Why += ", but poll_oneoff is a stub there that fails with ENOSYS: the first time Go's runtime waits on a timer the VM dies (\"poll_oneoff failed\", golang/go#78513); not recommended"
 		}
 	}
-	if missing := notIn(wasi, envoy132WASI); len(missing) > 0 {
+	if missing := lacking(wasmhost.Envoy132, wasi); len(missing) > 0 {
 		r.Envoy132Why = "refused at load: it lacks " + strings.Join(missing, ", ")
 	} else {
 		r.Envoy132 = true
@@ -335,11 +332,11 @@ func (r *Report) checkImports(m *wasm.Module) {
 	}
 }
 
-// notIn returns the names that are not in set.
-func notIn(names, set []string) []string {
+// lacking returns the WASI functions in names that profile does not provide.
+func lacking(profile wasmhost.Profile, names []string) []string {
 	var out []string
 	for _, n := range names {
-		if !slices.Contains(set, n) {
+		if !profile.ProvidesWASI(n) {
 			out = append(out, n)
 		}
 	}

@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 // Command wasmcheck checks a compiled plugin module against what Envoy's
 // proxy-wasm host requires and prints a short report:
 //
