@@ -6,15 +6,23 @@
 //	go run ./cmd/benchreport            # run the benchmarks and report
 //	go run ./cmd/benchreport -count 10  # more runs per benchmark
 //	go run ./cmd/benchreport -in FILE   # report on saved `go test -bench` output
+//	go run ./cmd/benchreport -out FILE  # also save the raw output
+//
+// The module's footprint (BenchmarkModule/footprint: size, memory over a long
+// run, startup) runs once, whatever -count says; -requests bounds its long
+// run. -wasmopt runs Binaryen's wasm-opt on the modules before measuring
+// them, to judge an optimized build.
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,28 +31,37 @@ import (
 func main() {
 	count := flag.Int("count", 5, "runs per benchmark; the report takes medians")
 	in := flag.String("in", "", "read `go test -bench` output from this file instead of running the benchmarks")
+	out := flag.String("out", "", "also write the raw `go test -bench` output to this file")
+	requests := flag.Int("requests", 1_000_000, "requests of the footprint's long run (it stops after 60 s anyway)")
+	wasmOpt := flag.String("wasmopt", "", "run wasm-opt with these flags on the modules before measuring them")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: benchreport [-count N] [-in FILE]\n\n")
+		fmt.Fprintf(os.Stderr, "usage: benchreport [-count N] [-requests N] [-wasmopt FLAGS] [-in FILE | -out FILE]\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 
-	var out string
+	var raw string
 	if *in != "" {
 		data, err := os.ReadFile(*in)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "benchreport:", err)
 			os.Exit(2)
 		}
-		out = string(data)
+		raw = string(data)
 	} else {
 		var err error
-		if out, err = run(*count); err != nil {
+		raw, err = run(*count, *requests, *wasmOpt)
+		if *out != "" {
+			if werr := os.WriteFile(*out, []byte(raw), 0o644); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "benchreport:", err)
 			os.Exit(2)
 		}
 	}
-	results := parse(strings.NewReader(out))
+	results := parse(strings.NewReader(raw))
 	if len(results) == 0 {
 		fmt.Fprintln(os.Stderr, "benchreport: no benchmark results found")
 		os.Exit(2)
@@ -60,25 +77,44 @@ func main() {
 	fmt.Println("\nall budgets met")
 }
 
-// packages are the benchmark runs, in report order.
-var packages = []struct{ pkg, bench string }{
-	{"./filter", "^BenchmarkEngine$"},
-	{"./bench", "^BenchmarkModule$"},
+// runs are the benchmark runs, in report order. once runs ignore -count;
+// module runs take the module flags.
+var runs = []struct {
+	pkg, bench string
+	once       bool
+	module     bool
+	args       []string
+}{
+	{pkg: "./filter", bench: "^BenchmarkEngine$"},
+	{pkg: "./bench", bench: "^BenchmarkModule$", module: true, args: []string{"-footprint=false"}},
+	{pkg: "./bench", bench: "^BenchmarkModule$/^footprint$", once: true, module: true},
 }
 
-func run(count int) (string, error) {
+func run(count, requests int, wasmOpt string) (string, error) {
 	var all strings.Builder
-	for _, p := range packages {
-		if _, err := os.Stat(p.pkg); err != nil {
+	for _, r := range runs {
+		if _, err := os.Stat(r.pkg); err != nil {
 			continue
 		}
-		cmd := exec.Command("go", "test", "-run", "^$", "-bench", p.bench, "-benchmem", "-count", strconv.Itoa(count), p.pkg)
+		n := count
+		if r.once {
+			n = 1
+		}
+		args := []string{"test", "-run", "^$", "-bench", r.bench, "-benchmem", "-count", strconv.Itoa(n), r.pkg}
+		if r.module {
+			args = append(args, "-args", "-footprint.requests="+strconv.Itoa(requests))
+			if wasmOpt != "" {
+				args = append(args, "-wasmopt="+wasmOpt)
+			}
+			args = append(args, r.args...)
+		}
+		cmd := exec.Command("go", args...)
 		cmd.Stderr = os.Stderr
-		fmt.Fprintln(os.Stderr, "running:", strings.Join(cmd.Args, " "))
+		fmt.Fprintln(os.Stderr, "running: go", strings.Join(args, " "))
 		outb, err := cmd.Output()
 		all.Write(outb)
 		if err != nil {
-			return all.String(), fmt.Errorf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, outb)
+			return all.String(), fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, outb)
 		}
 	}
 	return all.String(), nil
@@ -139,16 +175,19 @@ func get(results map[string]result, name, unit string) (float64, bool) {
 	return median(r[unit]), true
 }
 
-// scenarios lists the distinct middle parts of names under prefix, in first-seen order.
+// scenarioOrder is the order of the issue's scenarios in the tables; others
+// follow in name order.
+var scenarioOrder = []string{
+	"no_origin", "allowed_actual", "denied_actual", "allowed_preflight",
+	"denied_preflight", "large_policy_preflight", "4_KiB_request_headers", "footprint",
+}
+
+// scenarios lists the distinct middle parts of names under prefix, in
+// scenarioOrder.
 func scenarios(results map[string]result, prefix string) []string {
 	seen := map[string]bool{}
 	var out []string
-	names := make([]string, 0, len(results))
 	for n := range results {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
 		rest, ok := strings.CutPrefix(n, prefix+"/")
 		if !ok {
 			continue
@@ -162,5 +201,12 @@ func scenarios(results map[string]result, prefix string) []string {
 			out = append(out, s)
 		}
 	}
+	rank := func(s string) int {
+		if i := slices.Index(scenarioOrder, s); i >= 0 {
+			return i
+		}
+		return len(scenarioOrder)
+	}
+	slices.SortFunc(out, func(a, b string) int { return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b)) })
 	return out
 }

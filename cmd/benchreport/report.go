@@ -53,9 +53,11 @@ func report(w io.Writer, results map[string]result) []string {
 	}
 
 	if module := scenarios(results, "Module"); len(module) > 0 {
-		fmt.Fprintln(w, "\nModule (plugin.wasm in wazero behind a host that counts host calls; floor = a module that only reads origin)")
+		fmt.Fprintln(w, "\nModule (plugin.wasm in wazero behind a host that counts host calls; floor = a module that only reads origin;")
+		fmt.Fprintln(w, "one exchange per op: request headers, response headers, stream end; host calls are proxy-wasm calls,")
+		fmt.Fprintln(w, "total includes the stream's other callbacks; WASI/op are the Go runtime's calls, mostly clock reads)")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "scenario\tplugin ns/op\tfloor ns/op\tratio\thost calls req\tresp\ttotal\t")
+		fmt.Fprintln(tw, "scenario\tplugin ns/op\tfloor ns/op\tratio\thost calls req\tresp\ttotal\tWASI/op\t")
 		for _, s := range module {
 			if s == "footprint" {
 				continue
@@ -66,6 +68,7 @@ func report(w io.Writer, results map[string]result) []string {
 			reqCalls, _ := get(results, name, "hostcalls-req/op")
 			respCalls, _ := get(results, name, "hostcalls-resp/op")
 			total, _ := get(results, name, "hostcalls/op")
+			wasi, _ := get(results, name, "wasi-calls/op")
 			ratio := "-"
 			if hasFloor {
 				ratio = fmt.Sprintf("%.2fx", ours/floor)
@@ -73,7 +76,7 @@ func report(w io.Writer, results map[string]result) []string {
 					fail("module request without Origin costs %.2fx the floor, want at most %.1fx", ours/floor, maxNoOriginVsFloor)
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.0f\t\n", pretty(s), ours, orDash(floor, hasFloor), ratio, reqCalls, respCalls, total)
+			fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t\n", pretty(s), ours, orDash(floor, hasFloor), ratio, reqCalls, respCalls, total, wasi)
 			if b, ok := hostCallBudgets[s]; ok {
 				for i, got := range []float64{reqCalls, respCalls, total} {
 					if b[i] >= 0 && got > b[i] {
@@ -99,14 +102,19 @@ func footprint(w io.Writer, results map[string]result, fail func(string, ...any)
 	end, _ := get(results, name, "mem-end-bytes")
 	requests, _ := get(results, name, "requests")
 	startup, _ := get(results, name, "startup-ms")
-	fmt.Fprintf(w, "\nplugin.wasm: %.0f bytes (%.2f MiB); compile and start: %.0f ms\n", size, size/(1<<20), startup)
-	fmt.Fprintf(w, "linear memory: %.1f MiB after start, %.1f MiB after 1,000 requests, %.1f MiB after %.0f requests\n",
-		start/(1<<20), warm/(1<<20), end/(1<<20), requests)
+	grewAt, hasGrewAt := get(results, name, "mem-grew-at")
+	soak, _ := get(results, name, "soak-ns/req")
+	fmt.Fprintf(w, "\nplugin.wasm: %s bytes (%.2f MiB); compile and start: %.0f ms\n", commas(size), size/(1<<20), startup)
+	fmt.Fprintf(w, "linear memory: %.1f MiB after start, %.1f MiB after 1,000 requests, %.1f MiB after %s requests\n",
+		start/(1<<20), warm/(1<<20), end/(1<<20), commas(requests))
+	if hasGrewAt {
+		fmt.Fprintf(w, "linear memory last grew at request %s; the long run took %.0f ns per request (every scenario in turn)\n", commas(grewAt), soak)
+	}
 	if size > maxModuleBytes {
-		fail("plugin.wasm is %.2f MiB, want at most %.1f MiB", size/(1<<20), float64(maxModuleBytes)/(1<<20))
+		fail("plugin.wasm is %.2f MiB (%s bytes), want at most %.1f MiB (%s bytes)", size/(1<<20), commas(size), float64(maxModuleBytes)/(1<<20), commas(maxModuleBytes))
 	}
 	if end > warm {
-		fail("linear memory grew from %.0f to %.0f bytes after the first 1,000 requests", warm, end)
+		fail("linear memory grew from %.1f MiB to %.1f MiB after the first 1,000 requests (last growth at request %s)", warm/(1<<20), end/(1<<20), commas(grewAt))
 	}
 }
 
@@ -117,4 +125,18 @@ func orDash(v float64, ok bool) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// commas formats a count with thousands separators: 1000000 is "1,000,000".
+func commas(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
 }

@@ -1,0 +1,82 @@
+//go:build !wasip1
+
+package bench
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/corswasm/corswasm/wasmhost"
+)
+
+// The scenarios, policies and requests are those of the engine benchmarks
+// (filter/bench_test.go), so that the engine and module tables line up.
+
+// smallPolicy is the engine benchmarks' benchPolicy.
+const smallPolicy = `{
+  "allowOrigins": ["https://app.example.com", "https://*.example.com"],
+  "allowMethods": ["GET", "POST", "PUT", "DELETE"],
+  "allowHeaders": ["content-type", "authorization"],
+  "exposeHeaders": ["x-request-id"],
+  "allowCredentials": true,
+  "maxAge": 600
+}`
+
+// largePolicy has 100 exact origins, 20 wildcard patterns and 5 regexes, as
+// the engine benchmarks' largePolicy.
+func largePolicy() string {
+	var origins, regexes []string
+	for i := range 100 {
+		origins = append(origins, "https://app"+strconv.Itoa(i)+".example.net")
+	}
+	for i := range 20 {
+		origins = append(origins, "https://*.tenant"+strconv.Itoa(i)+".example.org")
+	}
+	for i := range 5 {
+		regexes = append(regexes, `https://pr-[0-9]+\.preview`+strconv.Itoa(i)+`\.example\.com`)
+	}
+	return `{"allowOrigins": ["` + strings.Join(origins, `", "`) + `"], "allowOriginRegexes": ["` +
+		strings.ReplaceAll(strings.Join(regexes, `", "`), `\`, `\\`) + `"], "allowMethods": ["PUT"], "allowHeaders": ["content-type"]}`
+}
+
+// upstream is the upstream's response to requests that reach it.
+var upstream = wasmhost.NewHeaders(":status", "200", "content-type", "application/json")
+
+type scenario struct {
+	name    string
+	large   bool // under largePolicy, else smallPolicy
+	request wasmhost.Headers
+
+	// What the plugin must do, checked before a scenario is measured: the
+	// status of its local reply (0: none, the request reaches the upstream)
+	// and the access-control-allow-origin of the response ("": none).
+	wantLocal int
+	wantACAO  string
+}
+
+// req builds request headers as the engine benchmarks do: method,
+// authority, path, then name-value pairs.
+func req(method string, pairs ...string) wasmhost.Headers {
+	return wasmhost.NewHeaders(append([]string{":method", method, ":authority", "api.example.com", ":path", "/things"}, pairs...)...)
+}
+
+func preflight(origin, method string, pairs ...string) wasmhost.Headers {
+	return req("OPTIONS", append([]string{"origin", origin, "access-control-request-method", method}, pairs...)...)
+}
+
+var scenarios = []scenario{
+	{"no origin", false, req("GET"), 0, ""},
+	{"allowed actual", false, req("GET", "origin", "https://app.example.com"), 0, "https://app.example.com"},
+	{"denied actual", false, req("GET", "origin", "https://evil.net"), 0, ""},
+	{"allowed preflight", false, preflight("https://app.example.com", "PUT", "access-control-request-headers", "content-type,authorization"), 204, "https://app.example.com"},
+	{"denied preflight", false, preflight("https://evil.net", "PUT"), 403, ""},
+	{"large policy preflight", true, preflight("https://pr-7.preview4.example.com", "PUT", "access-control-request-headers", "content-type"), 204, "https://pr-7.preview4.example.com"},
+	{"4 KiB request headers", false, preflight("https://app.example.com", "PUT", "access-control-request-headers", strings.Repeat("content-type,", 315)), 204, "https://app.example.com"},
+}
+
+func (s scenario) policy() string {
+	if s.large {
+		return largePolicy()
+	}
+	return smallPolicy
+}
