@@ -3,7 +3,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -12,7 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/corswasm/corswasm/internal/wasmbuild"
 
 	"github.com/tetratelabs/wazero"
 )
@@ -49,12 +49,9 @@ func TestMain(m *testing.M) {
 // plugin.wasm is released, into a temporary directory, and returns the
 // module.
 func buildModule(pkg string) ([]byte, error) {
-	root, err := filepath.Abs("..")
+	root, err := wasmbuild.ModuleRoot("..")
 	if err != nil {
 		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		return nil, fmt.Errorf("no go.mod in %s: %w", root, err)
 	}
 	dir, err := os.MkdirTemp("", "corswasm-bench-")
 	if err != nil {
@@ -62,18 +59,8 @@ func buildModule(pkg string) ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "module.wasm")
-	args := []string{"build", "-buildmode=c-shared", "-ldflags=-s -w", "-trimpath", "-o", out, pkg}
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("building %s (GOOS=wasip1 GOARCH=wasm go %q in %s): %v\n%s", pkg, args, root, err, output.String())
-	}
-	if testing.Verbose() {
-		fmt.Fprintf(os.Stderr, "bench: built %s in %v\n", pkg, time.Since(start).Round(time.Millisecond))
+	if err := wasmbuild.Build(context.Background(), root, pkg, out); err != nil {
+		return nil, err
 	}
 	if *wasmOpt != "" {
 		opt := exec.Command("wasm-opt", append(strings.Fields(*wasmOpt), out, "-o", out)...)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corswasm/corswasm/internal/wasmbuild"
+
 	"github.com/chromedp/chromedp"
 	"github.com/corswasm/corswasm/devhost"
 	"github.com/corswasm/corswasm/internal/demo"
@@ -29,7 +31,7 @@ type demoRow struct {
 // page shows from an origin config.json allows and from one it does not.
 func TestDemoPage(t *testing.T) {
 	s := env(t)
-	root, err := devhost.ModuleRoot(".")
+	root, err := wasmbuild.ModuleRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}

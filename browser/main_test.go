@@ -17,11 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corswasm/corswasm/internal/wasmbuild"
+
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/corswasm/corswasm/devhost"
 	"github.com/tetratelabs/wazero"
 )
 
@@ -93,7 +94,7 @@ func findChromium() string {
 // buildPlugin builds plugin.wasm with the release command into a temporary
 // directory.
 func buildPlugin() ([]byte, error) {
-	root, err := devhost.ModuleRoot(".")
+	root, err := wasmbuild.ModuleRoot(".")
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func buildPlugin() ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "plugin.wasm")
-	if err := devhost.Build(context.Background(), root, out); err != nil {
+	if err := wasmbuild.Build(context.Background(), root, ".", out); err != nil {
 		return nil, err
 	}
 	return os.ReadFile(out)

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corswasm/corswasm/internal/wasmbuild"
+
 	"github.com/tetratelabs/wazero"
 )
 
@@ -40,20 +42,11 @@ func TestMain(m *testing.M) {
 }
 
 func buildForTests() ([]byte, error) {
-	root, err := ModuleRoot(".")
+	root, err := wasmbuild.ModuleRoot(".")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "devhost-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "plugin.wasm")
-	if err := Build(context.Background(), root, out); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(out)
+	return wasmbuild.BuildBytes(context.Background(), root, ".")
 }
 
 const policy = `{

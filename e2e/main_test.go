@@ -9,17 +9,17 @@
 package e2e
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
+
+	"github.com/corswasm/corswasm/internal/wasmbuild"
 
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
@@ -89,29 +89,9 @@ func repoRoot() (string, error) {
 }
 
 // buildModule runs the release build: exactly the command the README and CI
-// use, from the repository root, with the caller's environment plus
-// GOOS=wasip1 GOARCH=wasm.
+// use, from the repository root.
 func buildModule(root, out string) error {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	args := []string{"build", "-buildmode=c-shared", "-ldflags=-s -w", "-trimpath", "-o", out, "."}
-	cmd := exec.Command(goTool, args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	var output bytes.Buffer
-	cmd.Stdout = &output
-	cmd.Stderr = &output
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("building the module failed (GOOS=wasip1 GOARCH=wasm go %q in %s): %v\n%s",
-			args, root, err, output.String())
-	}
-	if testing.Verbose() {
-		fmt.Fprintf(os.Stderr, "e2e: built plugin.wasm in %v\n", time.Since(start).Round(time.Millisecond))
-	}
-	return nil
+	return wasmbuild.Build(context.Background(), root, ".", out)
 }
 
 // exportInitializeAsStart returns a copy of a reactor module in which the

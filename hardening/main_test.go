@@ -3,19 +3,17 @@
 package hardening
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/corswasm/corswasm/internal/wasmbuild"
 
 	"github.com/corswasm/corswasm/wasmhost"
 	"github.com/tetratelabs/wazero"
@@ -64,26 +62,11 @@ func buildModules() error {
 	return errors.Join(releaseErr, faultErr)
 }
 
-// buildModule runs the release build command (the Makefile's), with extra
-// flags, from the repository root and returns the module.
+// buildModule runs the release build, with extra flags, into out and
+// returns the module.
 func buildModule(root, out string, extra ...string) ([]byte, error) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	args := append([]string{"build", "-buildmode=c-shared", "-ldflags=-s -w", "-trimpath"}, extra...)
-	args = append(args, "-o", out, ".")
-	cmd := exec.Command(goTool, args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("building %s (GOOS=wasip1 GOARCH=wasm go %q in %s): %v\n%s", filepath.Base(out), args, root, err, output.String())
-	}
-	if testing.Verbose() {
-		fmt.Fprintf(os.Stderr, "hardening: built %s in %v\n", filepath.Base(out), time.Since(start).Round(time.Millisecond))
+	if err := wasmbuild.Build(context.Background(), root, ".", out, extra...); err != nil {
+		return nil, err
 	}
 	return os.ReadFile(out)
 }

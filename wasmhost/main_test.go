@@ -3,16 +3,14 @@
 package wasmhost
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/corswasm/corswasm/internal/wasmbuild"
 
 	"github.com/tetratelabs/wazero"
 )
@@ -37,36 +35,13 @@ func TestMain(m *testing.M) {
 	os.Exit(status)
 }
 
-// buildPlugin runs the release build from the repository root into a
-// temporary directory and returns the module.
+// buildPlugin runs the release build of plugin.wasm and returns the module.
 func buildPlugin() ([]byte, error) {
-	root, err := filepath.Abs("..")
+	root, err := wasmbuild.ModuleRoot("..")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		return nil, fmt.Errorf("no go.mod in %s: %w", root, err)
-	}
-	dir, err := os.MkdirTemp("", "wasmhost-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "plugin.wasm")
-	args := []string{"build", "-buildmode=c-shared", "-ldflags=-s -w", "-trimpath", "-o", out, "."}
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("building plugin.wasm (GOOS=wasip1 GOARCH=wasm go %q in %s): %v\n%s", args, root, err, output.String())
-	}
-	if testing.Verbose() {
-		fmt.Fprintf(os.Stderr, "wasmhost: built plugin.wasm in %v\n", time.Since(start).Round(time.Millisecond))
-	}
-	return os.ReadFile(out)
+	return wasmbuild.BuildBytes(context.Background(), root, ".")
 }
 
 // newVM starts a VM of the module with the shared compilation cache and

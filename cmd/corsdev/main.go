@@ -35,6 +35,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/corswasm/corswasm/internal/wasmbuild"
+
 	"github.com/corswasm/corswasm/devhost"
 	"github.com/corswasm/corswasm/internal/demo"
 )
@@ -147,7 +149,7 @@ func ensurePlugin(ctx context.Context, o *options, out io.Writer) error {
 	if o.wasmFlag {
 		return nil
 	}
-	root, err := devhost.ModuleRoot(".")
+	root, err := wasmbuild.ModuleRoot(".")
 	if err != nil {
 		return err
 	}
@@ -160,7 +162,7 @@ func ensurePlugin(ctx context.Context, o *options, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "corsdev: %s is %s; building it (as make build does)\n", o.wasm, why)
-	return devhost.Build(ctx, root, wasm)
+	return wasmbuild.Build(ctx, root, ".", wasm)
 }
 
 // startHost loads the configuration and the module into the embedded host.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corswasm/corswasm/devhost"
+	"github.com/corswasm/corswasm/internal/wasmbuild"
 )
 
 func TestBrowserHost(t *testing.T) {
@@ -31,12 +31,12 @@ func TestBrowserHost(t *testing.T) {
 // TestStartErrors checks the errors corsdev stops with before it serves.
 func TestStartErrors(t *testing.T) {
 	dir := t.TempDir()
-	root, err := devhost.ModuleRoot(".")
+	root, err := wasmbuild.ModuleRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	wasm := filepath.Join(dir, "plugin.wasm")
-	if err := devhost.Build(context.Background(), root, wasm); err != nil {
+	if err := wasmbuild.Build(context.Background(), root, ".", wasm); err != nil {
 		t.Fatal(err)
 	}
 	good := filepath.Join(root, "config.json")

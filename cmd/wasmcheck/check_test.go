@@ -4,12 +4,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/corswasm/corswasm/internal/wasmbuild"
 
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
@@ -205,13 +207,11 @@ func TestPlugin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the plugin")
 	}
-	wasmFile := filepath.Join(t.TempDir(), "plugin.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-ldflags=-s -w", "-trimpath", "-o", wasmFile, "../..")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	root, err := wasmbuild.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
 	}
-	bin, err := os.ReadFile(wasmFile)
+	bin, err := wasmbuild.BuildBytes(context.Background(), root, ".")
 	if err != nil {
 		t.Fatal(err)
 	}

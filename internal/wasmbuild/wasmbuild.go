@@ -1,0 +1,70 @@
+// Package wasmbuild builds this repository's modules (plugin.wasm, the
+// benchmarks' floor module) with the release command, for the tools and
+// tests that run them.
+package wasmbuild
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Flags are the go build flags of the release build, as `make build` runs
+// it with GOOS=wasip1 GOARCH=wasm.
+var Flags = []string{"-buildmode=c-shared", "-ldflags=-s -w", "-trimpath"}
+
+// Build builds the package pkg (".", or a path such as "./bench/floor")
+// of the module in root into out, with the release flags and any extra
+// ones (e.g. "-tags=corswasm_faultinject"). Its error holds the compiler's
+// output.
+func Build(ctx context.Context, root, pkg, out string, extra ...string) error {
+	args := append(append(append([]string{"build"}, Flags...), extra...), "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building %s (GOOS=wasip1 GOARCH=wasm go %s in %s): %v\n%s",
+			pkg, strings.Join(args, " "), root, err, output.String())
+	}
+	return nil
+}
+
+// BuildBytes builds pkg as Build does, in a temporary directory, and
+// returns the module.
+func BuildBytes(ctx context.Context, root, pkg string, extra ...string) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "corswasm-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "module.wasm")
+	if err := Build(ctx, root, pkg, out, extra...); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(out)
+}
+
+// ModuleRoot walks up from dir to the directory that holds this module's
+// go.mod.
+func ModuleRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/corswasm/corswasm\n")) {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("no go.mod of github.com/corswasm/corswasm in %s or above: run from the repository", dir)
+		}
+		d = parent
+	}
+}
