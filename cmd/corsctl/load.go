@@ -86,13 +86,21 @@ func sourcesIn(file string, docs []any) ([]source, error) {
 			where = "document " + strconv.Itoa(i+1)
 		}
 		if kind, _ := m["kind"].(string); kind != "" {
-			if kind != "WasmPlugin" {
+			// A WasmPlugin carries the configuration in spec.pluginConfig;
+			// a TrafficExtension (Istio 1.30+) in spec.wasm.pluginConfig.
+			spec, _ := m["spec"].(map[string]any)
+			prefix := "spec."
+			switch kind {
+			case "WasmPlugin":
+			case "TrafficExtension":
+				spec, _ = spec["wasm"].(map[string]any)
+				prefix = "spec.wasm."
+			default:
 				kinds = append(kinds, kind)
 				continue
 			}
 			name := metaName(m)
-			s := source{File: file, Where: "WasmPlugin " + name, Name: lastPart(name), Prefix: "spec.pluginConfig."}
-			spec, _ := m["spec"].(map[string]any)
+			s := source{File: file, Where: kind + " " + name, Name: lastPart(name), Prefix: prefix + "pluginConfig."}
 			if pc, ok := spec["pluginConfig"]; ok && pc != nil {
 				s.JSON, _ = json.Marshal(pc)
 			}
@@ -119,7 +127,7 @@ func sourcesIn(file string, docs []any) ([]source, error) {
 	}
 	if len(out) == 0 {
 		msg := file + " holds no configuration of the plugin: expected its JSON configuration, an Envoy configuration with a Wasm HTTP filter (" +
-			wasmFilterType + ") whose configuration is a StringValue, or an Istio WasmPlugin with spec.pluginConfig"
+			wasmFilterType + ") whose configuration is a StringValue, or an Istio WasmPlugin or TrafficExtension with a pluginConfig"
 		for _, k := range kinds {
 			if k == "VirtualService" {
 				msg += "; it holds a VirtualService: convert its corsPolicy with \"corsctl import " + file + "\""

@@ -28,6 +28,7 @@ var goldenCases = []struct {
 	{"check-refused", []string{"check", "testdata/refused.json"}, "", 1},
 	{"check-wasmplugin", []string{"check", "testdata/wasmplugin.yaml"}, "", 1},
 	{"check-wasmplugin-filter", []string{"check", "testdata/wasmplugin.yaml", "--filter", "cors"}, "", 0},
+	{"check-istio-manifests", []string{"check", "../../deploy/istio/wasmplugin-ingressgateway.yaml", "../../deploy/istio/trafficextension-mesh.yaml"}, "", 0},
 	{"check-strict", []string{"check", "--strict", "testdata/debug-report.json"}, "", 1},
 	{"check-json", []string{"check", "--format", "json", "testdata/risky.json"}, "", 0},
 	{"check-stdin", []string{"check", "-"}, `{"allowOrigins": ["https://app.example.com"], "allowMethods": ["put", "patch"]}`, 0},
