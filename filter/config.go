@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/corswasm/corswasm/internal/suggest"
 )
 
 // Mode says whether the plugin acts on its decisions.
@@ -362,7 +364,7 @@ func (d *decoder) members(v jsonValue, path string, known []string) []jsonMember
 		seen[m.key] = true
 		if !contains(known, m.key) {
 			msg := "unknown field"
-			if s := suggest(m.key, known); s != "" {
+			if s := suggest.Closest(m.key, known); s != "" {
 				msg += `; did you mean "` + s + `"?`
 			} else {
 				msg += "; known fields are " + strings.Join(known, ", ")
@@ -382,52 +384,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// suggest finds the known field a mistyped name most likely meant:
-// the same letters in another case or with separators, or one or two edits away.
-func suggest(name string, known []string) string {
-	squash := func(s string) string {
-		b := make([]byte, 0, len(s))
-		for _, c := range []byte(strings.ToLower(s)) {
-			if c != '_' && c != '-' {
-				b = append(b, c)
-			}
-		}
-		return string(b)
-	}
-	for _, k := range known {
-		if squash(k) == squash(name) {
-			return k
-		}
-	}
-	best, bestDist := "", 3
-	for _, k := range known {
-		if dist := editDistance(strings.ToLower(name), strings.ToLower(k)); dist < bestDist {
-			best, bestDist = k, dist
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func (d *decoder) policyField(s *policySpec, m jsonMember) {

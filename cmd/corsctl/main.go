@@ -17,6 +17,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/corswasm/corswasm/internal/suggest"
 )
 
 // Exit statuses.
@@ -88,7 +90,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return env.usageError("%s: flags go after the command, as in \"corsctl check --format json config.json\"", cmd)
 		}
 		msg := fmt.Sprintf("unknown command %q; the commands are check, explain and import", cmd)
-		if s := closest(cmd, []string{"check", "explain", "import", "help"}); s != "" {
+		if s := suggest.Closest(cmd, []string{"check", "explain", "import", "help"}); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return env.usageError("%s", msg)
@@ -170,7 +172,7 @@ func friendlyFlagError(fs *flag.FlagSet, err error) error {
 		var known []string
 		fs.VisitAll(func(f *flag.Flag) { known = append(known, f.Name) })
 		msg = "unknown flag --" + name
-		if s := closest(name, known); s != "" {
+		if s := suggest.Closest(name, known); s != "" {
 			msg += fmt.Sprintf(" (did you mean --%s?)", s)
 		}
 	} else if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
@@ -182,36 +184,6 @@ func friendlyFlagError(fs *flag.FlagSet, err error) error {
 }
 
 // closest returns the word of known within two edits of s, if any.
-func closest(s string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if d := editDistance(s, k); d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // listFlag collects a repeated flag.
 type listFlag []string
 
