@@ -21,6 +21,7 @@ type testHost struct {
 
 	logs      []string
 	set       [][2]string
+	added     [][2]string
 	local     *localResponse
 	metrics   []string
 	increment map[uint32]int64
@@ -87,6 +88,14 @@ func (h *testHost) SetHeaderMapPairs(mapType uint32, pairs []byte) uint32 {
 		return 2
 	}
 	h.set = got
+	return 0
+}
+
+func (h *testHost) AddHeaderMapValue(mapType uint32, key, value string) uint32 {
+	if h.failStatus != 0 {
+		return h.failStatus
+	}
+	h.added = append(h.added, [2]string{key, value})
 	return 0
 }
 
@@ -422,6 +431,9 @@ func TestHostCalls(t *testing.T) {
 		}
 		if _, ok, err := GetProperty("xds", "cluster_name"); ok || err != nil {
 			t.Errorf("GetProperty(absent) = %v, %v; want not found and no error", ok, err)
+		}
+		if err := AddHeader(MapResponseHeaders, "vary", "origin"); err != nil || !slices.Equal(h.added, [][2]string{{"vary", "origin"}}) {
+			t.Errorf("AddHeader: %v, added %q", err, h.added)
 		}
 		if err := SetHeaders(MapResponseHeaders, [][2]string{{"vary", "origin"}}); err != nil || !slices.Equal(h.set, [][2]string{{"vary", "origin"}}) {
 			t.Errorf("SetHeaders: %v, host got %q", err, h.set)

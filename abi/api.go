@@ -31,6 +31,11 @@ func GetHeader(mapType MapType, name string) (value string, ok bool) {
 	return bytesString(b), true
 }
 
+// AddHeader adds one header line to the map, beside any of the same name.
+func AddHeader(mapType MapType, name, value string) error {
+	return statusError(callAddHeaderMapValue(uint32(mapType), name, value))
+}
+
 // GetHeaders returns every header line of the map, in order.
 func GetHeaders(mapType MapType) ([][2]string, error) {
 	return AppendHeaders(nil, mapType)

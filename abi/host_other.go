@@ -13,6 +13,7 @@ type host interface {
 	GetHeaderMapValue(mapType uint32, key string) (st, data, size uint32)
 	GetHeaderMapPairs(mapType uint32) (st, data, size uint32)
 	SetHeaderMapPairs(mapType uint32, pairs []byte) uint32
+	AddHeaderMapValue(mapType uint32, key, value string) uint32
 	SendLocalResponse(code uint32, details string, body, headers []byte) uint32
 	GetProperty(path []byte) (st, data, size uint32)
 	DefineMetric(metricType uint32, name string) (st, id uint32)
@@ -49,6 +50,13 @@ func callSetHeaderMapPairs(mapType uint32, pairs []byte) uint32 {
 		return statusNotInHost
 	}
 	return fakeHost.SetHeaderMapPairs(mapType, pairs)
+}
+
+func callAddHeaderMapValue(mapType uint32, key, value string) uint32 {
+	if fakeHost == nil {
+		return statusNotInHost
+	}
+	return fakeHost.AddHeaderMapValue(mapType, key, value)
 }
 
 func callSendLocalResponse(code uint32, details string, body, headers []byte) uint32 {

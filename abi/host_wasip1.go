@@ -25,6 +25,9 @@ func proxyGetHeaderMapPairs(mapType, returnData, returnSize uint32) uint32
 //go:wasmimport env proxy_set_header_map_pairs
 func proxySetHeaderMapPairs(mapType, mapData, mapSize uint32) uint32
 
+//go:wasmimport env proxy_add_header_map_value
+func proxyAddHeaderMapValue(mapType, keyData, keySize, valueData, valueSize uint32) uint32
+
 //go:wasmimport env proxy_send_local_response
 func proxySendLocalResponse(statusCode, detailsData, detailsSize, bodyData, bodySize, headersData, headersSize, grpcStatus uint32) uint32
 
@@ -83,6 +86,13 @@ func callGetHeaderMapPairs(mapType uint32) (st, data, size uint32) {
 func callSetHeaderMapPairs(mapType uint32, pairs []byte) uint32 {
 	st := proxySetHeaderMapPairs(mapType, addrOf(pairs), uint32(len(pairs)))
 	runtime.KeepAlive(unsafe.SliceData(pairs))
+	return st
+}
+
+func callAddHeaderMapValue(mapType uint32, key, value string) uint32 {
+	st := proxyAddHeaderMapValue(mapType, strAddr(key), uint32(len(key)), strAddr(value), uint32(len(value)))
+	runtime.KeepAlive(unsafe.StringData(key))
+	runtime.KeepAlive(unsafe.StringData(value))
 	return st
 }
 

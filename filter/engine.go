@@ -332,7 +332,7 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 			if vary < 0 {
 				vary = len(dst)
 			}
-			varied = varied || varyCovers(h[1])
+			varied = varied || VaryCoversOrigin(h[1])
 		}
 		dst = append(dst, h)
 	}
@@ -363,8 +363,16 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 	return dst, changed
 }
 
-// varyCovers says whether a vary value already names origin, or "*".
-func varyCovers(v string) bool {
+// VaryOnly says whether all the response needs is "origin" merged into vary:
+// a request without Origin under a policy that does not allow any origin.
+// The plugin can then read and add single headers instead of rewriting the
+// whole map; RewriteResponse gives the same result.
+func (d *Decision) VaryOnly() bool {
+	return d.NeedsResponse() && d.Kind == KindNoOrigin && !d.policy.anyOrigin
+}
+
+// VaryCoversOrigin says whether a vary value already names origin, or "*".
+func VaryCoversOrigin(v string) bool {
 	for v != "" {
 		var name string
 		name, v, _ = strings.Cut(v, ",")

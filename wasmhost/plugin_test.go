@@ -5,6 +5,7 @@ package wasmhost
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -144,7 +145,11 @@ func TestHostCallCounts(t *testing.T) {
 		max       limits
 		exactReq  bool
 	}{
-		{"no origin", noOrigin, upstream, limits{1, 2, 3}, true},
+		// Without Origin the response only gains vary: origin. With no vary
+		// to merge it is read and added (2 calls); a vary that lacks origin
+		// is merged in the whole map (read, then get and set the pairs).
+		{"no origin, no vary upstream", noOrigin, NewHeaders(":status", "200", "content-type", "text/plain"), limits{1, 2, 3}, true},
+		{"no origin, upstream vary", noOrigin, upstream, limits{1, 3, 4}, true},
 		{"allowed preflight", preflight, nil, limits{6, 6, 6}, false},
 		{"allowed actual", actual, upstream, limits{2, 4, 6}, false},
 		{"disallowed actual", request("GET", "origin", "https://evil.example"), upstream404, limits{2, 4, 6}, false},
@@ -388,6 +393,33 @@ func BenchmarkDo(b *testing.B) {
 			calls := vm.Calls()
 			b.ReportMetric(float64(calls.Proxy())/float64(b.N), "proxycalls/op")
 			b.ReportMetric(float64(calls.Request.Total()+calls.Response.Total()+calls.Other.Total())/float64(b.N), "hostcalls/op")
+		})
+	}
+}
+
+// TestNoOriginVary checks the vary a response to a request without Origin
+// gets, whichever way the plugin takes to add it: a line added when the
+// upstream has no vary, nothing when vary names origin already, and every
+// upstream line kept when origin is merged in.
+func TestNoOriginVary(t *testing.T) {
+	_, p := startPluginWith(t, Options{}, simpleConfig)
+	cases := []struct {
+		name     string
+		upstream Headers
+		want     []string
+	}{
+		{"no vary upstream", NewHeaders(":status", "200"), []string{"origin"}},
+		{"vary naming origin", NewHeaders(":status", "200", "vary", "Origin"), []string{"Origin"}},
+		{"vary without origin", NewHeaders(":status", "200", "vary", "accept-encoding"), []string{"accept-encoding, origin"}},
+		{"origin on a second vary line", NewHeaders(":status", "200", "vary", "accept", "vary", "origin"), []string{"accept", "origin"}},
+		{"two vary lines without origin", NewHeaders(":status", "200", "vary", "accept", "vary", "cookie"), []string{"accept, origin", "cookie"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x := do(t, p, noOrigin, c.upstream)
+			if got := x.Response.Values("vary"); !slices.Equal(got, c.want) {
+				t.Errorf("vary lines %q, want %q", got, c.want)
+			}
 		})
 	}
 }
