@@ -274,21 +274,16 @@ func keyValue(m api.Memory, s []uint64) (key, value string, ok bool) {
 }
 
 func (vm *VM) proxyAddHeaderMapValue(m api.Memory, s []uint64) {
-	h, st := vm.headerMap(s[0], true)
-	if h == nil {
-		s[0] = st
-		return
-	}
-	k, v, ok := keyValue(m, s)
-	if !ok {
-		s[0] = statusInvalidMemoryAccess
-		return
-	}
-	*h = h.add(k, v)
-	s[0] = statusOK
+	vm.setHeaderMapValue(m, s, Headers.add)
 }
 
 func (vm *VM) proxyReplaceHeaderMapValue(m api.Memory, s []uint64) {
+	vm.setHeaderMapValue(m, s, Headers.replace)
+}
+
+// setHeaderMapValue serves add and replace, which differ only in how the
+// value joins the map.
+func (vm *VM) setHeaderMapValue(m api.Memory, s []uint64, op func(Headers, string, string) Headers) {
 	h, st := vm.headerMap(s[0], true)
 	if h == nil {
 		s[0] = st
@@ -299,7 +294,7 @@ func (vm *VM) proxyReplaceHeaderMapValue(m api.Memory, s []uint64) {
 		s[0] = statusInvalidMemoryAccess
 		return
 	}
-	*h = h.replace(k, v)
+	*h = op(*h, k, v)
 	s[0] = statusOK
 }
 
