@@ -60,6 +60,7 @@ type root struct {
 	headers  [][2]string
 	out      [][2]string
 	counters []filter.Counter
+	line     []byte
 
 	// free holds deleted streams for reuse: fewer allocations per request,
 	// so the Go heap, and the VM's memory, settles sooner.
@@ -147,7 +148,7 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 				internalError("reading the route name", err)
 				return types.ActionContinue
 			}
-			s.req.RouteName = string(name)
+			s.req.RouteName = name
 		}
 	}
 	s.d = cfg.Evaluate(&s.req)
@@ -246,8 +247,10 @@ func (s *stream) report() {
 	for _, c := range cs {
 		count(c)
 	}
-	if line := s.d.LogLine(); line != "" {
-		abi.Log(abi.LogDebug, line)
+	line := s.d.AppendLogLine(s.root.line[:0])
+	s.root.line = line[:0]
+	if len(line) > 0 {
+		abi.LogBytes(abi.LogDebug, line)
 	}
 }
 

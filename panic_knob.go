@@ -8,6 +8,8 @@
 package main
 
 import (
+	"runtime"
+	"strconv"
 	_ "unsafe" // for go:linkname
 
 	"github.com/corswasm/corswasm/abi"
@@ -20,6 +22,7 @@ import (
 //	panic-request-runtime  a runtime error (index out of range) there instead
 //	panic-response         panic (a string) in proxy_on_response_headers, before the plugin reads the response
 //	sleep                  sleep 1 ms in proxy_on_request_headers (a runtime timer), then go on
+//	mallocs                log "corswasm: mallocs N", the Go heap allocations made so far, then go on
 //
 // sleep shows what the release module avoids: a Go runtime timer makes the
 // scheduler wait in WASI poll_oneoff, which Envoy 1.33-1.38 stub with ENOSYS.
@@ -39,10 +42,27 @@ func init() {
 // faultRoot is the plugin's root context with fault-injecting streams.
 type faultRoot struct{ abi.Root }
 
+// The mallocs fault's state is package-level, so that reading the count
+// allocates nothing itself.
+var (
+	memStats    runtime.MemStats
+	mallocsLine []byte
+)
+
+// spareFaultStreams are deleted wrappers, reused so that the fault build,
+// like the release build, allocates nothing per request at steady state.
+var spareFaultStreams []*faultStream
+
 func (r faultRoot) NewStream(id uint32) abi.Stream {
 	s := r.Root.NewStream(id)
 	if s == nil {
 		return nil
+	}
+	if n := len(spareFaultStreams); n > 0 {
+		f := spareFaultStreams[n-1]
+		spareFaultStreams = spareFaultStreams[:n-1]
+		f.Stream = s
+		return f
 	}
 	return &faultStream{Stream: s}
 }
@@ -65,8 +85,20 @@ func (s *faultStream) OnRequestHeaders(n int, endOfStream bool) types.Action {
 		s.panicResponse = true
 	case "sleep":
 		timeSleep(1e6)
+	case "mallocs":
+		runtime.ReadMemStats(&memStats)
+		mallocsLine = strconv.AppendUint(append(mallocsLine[:0], "corswasm: mallocs "...), memStats.Mallocs, 10)
+		abi.LogBytes(abi.LogInfo, mallocsLine)
 	}
 	return s.Stream.OnRequestHeaders(n, endOfStream)
+}
+
+func (s *faultStream) OnDelete() {
+	s.Stream.OnDelete()
+	*s = faultStream{}
+	if len(spareFaultStreams) < 256 {
+		spareFaultStreams = append(spareFaultStreams, s)
+	}
 }
 
 func (s *faultStream) OnResponseHeaders(n int, endOfStream bool) types.Action {

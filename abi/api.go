@@ -7,11 +7,20 @@ import (
 
 // Host calls for the plugin. They may be called from the callbacks of Root
 // and Stream (not from init). Strings and bytes they return may be views of
-// memory the host wrote; this package never reuses that memory.
+// memory the host wrote. In a Root's callbacks that memory is never reused.
+// In a Stream's callbacks it belongs to the stream: it stays valid until the
+// stream's OnDelete returns, and is then reused for later streams, so a
+// plugin that keeps a value past OnDelete must copy it.
 
 // Log sends msg to the host's log at level.
 func Log(level LogLevel, msg string) {
 	callLog(uint32(level), msg)
+}
+
+// LogBytes is Log for a message built in a reused buffer (the host copies
+// it before the call returns).
+func LogBytes(level LogLevel, msg []byte) {
+	callLog(uint32(level), bytesString(msg))
 }
 
 // GetHeader returns the value of header name (lower case) in the map. ok is
@@ -71,18 +80,19 @@ func SendLocalResponse(status int, headers [][2]string, body []byte, details str
 // GetProperty returns the value of the host property at path, e.g.
 // GetProperty("xds", "route_name"). ok is false when the property is absent;
 // err reports a failed host call, which the caller must not mistake for an
-// absent property. The bytes are a view of memory the host wrote.
-func GetProperty(path ...string) (value []byte, ok bool, err error) {
+// absent property. The value is a view of memory the host wrote (it may hold
+// any bytes: some properties are serialized protobuf).
+func GetProperty(path ...string) (value string, ok bool, err error) {
 	outbound = AppendPath(outbound[:0], path)
 	st, data, size := callGetProperty(outbound)
 	if st == statusNotFound {
-		return nil, false, nil
+		return "", false, nil
 	}
 	b, err := claimResult(st, data, size)
 	if err != nil {
-		return nil, false, err
+		return "", false, err
 	}
-	return b, true, nil
+	return bytesString(b), true, nil
 }
 
 // DefineCounter defines a counter metric and returns its ID. Call it from

@@ -33,7 +33,9 @@ type Stream interface {
 	OnResponseHeaders(numHeaders int, endOfStream bool) types.Action
 	// OnDone is called when the stream is finished.
 	OnDone()
-	// OnDelete is called when the host deletes the stream; it is the last call.
+	// OnDelete is called when the host deletes the stream; it is the last
+	// call. The values the stream read from the host are reused after it
+	// returns: the stream must drop (or copy) them.
 	OnDelete()
 }
 
@@ -41,8 +43,40 @@ var (
 	newRoot       func(rootID uint32) Root
 	internalError func()
 	roots         = map[uint32]Root{}
-	streams       = map[uint32]Stream{}
+	streams       = map[uint32]*streamContext{}
+	spare         []*streamContext // deleted stream contexts, for reuse
 )
+
+// streamContext is a stream and the arena its host replies are written to.
+type streamContext struct {
+	Stream
+	mem arena
+}
+
+// maxSpare bounds the deleted stream contexts (and their arenas) kept for
+// reuse.
+const maxSpare = 256
+
+// newStreamContext returns a context for s, reusing a deleted one's arena.
+func newStreamContext(s Stream) *streamContext {
+	if n := len(spare); n > 0 {
+		c := spare[n-1]
+		spare[n-1] = nil
+		spare = spare[:n-1]
+		c.Stream = s
+		return c
+	}
+	return &streamContext{Stream: s}
+}
+
+// release drops c's stream and keeps its arena for a later stream.
+func release(c *streamContext) {
+	c.Stream = nil
+	c.mem.reset()
+	if len(spare) < maxSpare {
+		spare = append(spare, c)
+	}
+}
 
 // SetPlugin registers the function that creates the plugin's root contexts.
 // Call it from init, and make no host call there: the host forbids most host
@@ -97,7 +131,7 @@ func onContextCreate(contextID, parentID uint32) {
 		return // a stream of an unknown root: its callbacks are no-ops
 	}
 	if s := r.NewStream(contextID); s != nil {
-		streams[contextID] = s
+		streams[contextID] = newStreamContext(s)
 	}
 }
 
@@ -146,7 +180,11 @@ func onConfigure(rootID, configSize uint32) (ok bool) {
 }
 
 func onRequestHeaders(contextID, numHeaders, endOfStream uint32) (action types.Action) {
-	enter()
+	s, ok := streams[contextID]
+	if !ok {
+		return types.ActionContinue
+	}
+	enterStream(&s.mem)
 	defer func() {
 		if v := recover(); v != nil {
 			recovered("proxy_on_request_headers", contextID, v)
@@ -154,14 +192,15 @@ func onRequestHeaders(contextID, numHeaders, endOfStream uint32) (action types.A
 		}
 		leave()
 	}()
-	if s, ok := streams[contextID]; ok {
-		return s.OnRequestHeaders(int(numHeaders), endOfStream != 0)
-	}
-	return types.ActionContinue
+	return s.OnRequestHeaders(int(numHeaders), endOfStream != 0)
 }
 
 func onResponseHeaders(contextID, numHeaders, endOfStream uint32) (action types.Action) {
-	enter()
+	s, ok := streams[contextID]
+	if !ok {
+		return types.ActionContinue
+	}
+	enterStream(&s.mem)
 	defer func() {
 		if v := recover(); v != nil {
 			recovered("proxy_on_response_headers", contextID, v)
@@ -169,10 +208,7 @@ func onResponseHeaders(contextID, numHeaders, endOfStream uint32) (action types.
 		}
 		leave()
 	}()
-	if s, ok := streams[contextID]; ok {
-		return s.OnResponseHeaders(int(numHeaders), endOfStream != 0)
-	}
-	return types.ActionContinue
+	return s.OnResponseHeaders(int(numHeaders), endOfStream != 0)
 }
 
 func onDone(contextID uint32) (done bool) {
@@ -185,6 +221,7 @@ func onDone(contextID uint32) (done bool) {
 		leave()
 	}()
 	if s, ok := streams[contextID]; ok {
+		current = &s.mem
 		s.OnDone()
 		return true
 	}
@@ -205,6 +242,7 @@ func onDelete(contextID uint32) {
 	if s, ok := streams[contextID]; ok {
 		delete(streams, contextID)
 		s.OnDelete()
+		release(s)
 		return
 	}
 	delete(roots, contextID)

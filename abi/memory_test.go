@@ -5,7 +5,9 @@ package abi
 import (
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestAllocateAndClaim(t *testing.T) {
@@ -80,5 +82,79 @@ func TestStringsSurviveRelease(t *testing.T) {
 	})
 	if v != "https://a.test" {
 		t.Fatalf("value after release = %q", v)
+	}
+}
+
+func TestStreamArenas(t *testing.T) {
+	h := &testHost{request: [][2]string{{"origin", "https://a.test"}}}
+	var r *testRoot
+	install(t, h, func(id uint32) Root { r = &testRoot{id: id}; return r })
+	onContextCreate(1, 0)
+
+	onContextCreate(2, 1)
+	onRequestHeaders(2, 1, 0)
+	h.request[0][1] = "https://b.test"
+	onContextCreate(3, 1)
+	onRequestHeaders(3, 1, 0)
+	runtime.GC()
+	a, b := r.streams[2].origin, r.streams[3].origin
+	if a != "https://a.test" || b != "https://b.test" {
+		t.Fatalf("two live streams read %q and %q", a, b)
+	}
+
+	// A deleted stream's arena serves the next stream: same memory.
+	onDelete(2)
+	h.request[0][1] = "https://c.test"
+	onContextCreate(4, 1)
+	onRequestHeaders(4, 1, 0)
+	c := r.streams[4].origin
+	if c != "https://c.test" || unsafe.StringData(c) != unsafe.StringData(a) {
+		t.Fatalf("the next stream read %q at %p; the deleted one's memory was %p", c, unsafe.StringData(c), unsafe.StringData(a))
+	}
+	if r.streams[3].origin != "https://b.test" {
+		t.Fatalf("a live stream's value changed: %q", r.streams[3].origin)
+	}
+
+	// An arena that grew past arenaKeep gives its memory back.
+	h.request[0][1] = strings.Repeat("x", arenaKeep+1)
+	onContextCreate(5, 1)
+	onRequestHeaders(5, 1, 0)
+	onDelete(5)
+	if got := spare[len(spare)-1]; got.mem.chunk != nil || got.Stream != nil {
+		t.Fatalf("a deleted stream's context keeps %d bytes and its stream", len(got.mem.chunk))
+	}
+}
+
+func TestRootCallbacksGetFreshMemory(t *testing.T) {
+	t.Cleanup(func() { depth = 0; current = nil; clear(pinned); pinned = pinned[:0] })
+	var a arena
+	enterStream(&a)
+	inStream := allocate(8)
+	leave()
+	if current != nil {
+		t.Fatal("the stream's arena outlives its callback")
+	}
+	enter()
+	inRoot := allocate(8)
+	leave()
+	if inStream == inRoot || a.used != 8 {
+		t.Fatalf("a root callback's allocation came from a stream arena (used %d)", a.used)
+	}
+}
+
+func TestArenaGrowsWithoutMovingWhatWasRead(t *testing.T) {
+	var a arena
+	first := a.take(10)
+	copy(first, "0123456789")
+	big := a.take(arenaChunk)
+	if len(big) != arenaChunk || string(first) != "0123456789" {
+		t.Fatalf("growth: %d bytes, first now %q", len(big), first)
+	}
+	if len(a.chunk) != 2*arenaChunk {
+		t.Fatalf("new chunk of %d bytes, want %d", len(a.chunk), 2*arenaChunk)
+	}
+	a.reset()
+	if again := a.take(10); &again[0] != &a.chunk[0] {
+		t.Fatal("reset did not rewind the arena")
 	}
 }

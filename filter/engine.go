@@ -313,7 +313,8 @@ func (d *Decision) NeedsResponse() bool {
 // does the same for requests without Origin: a cache may serve that response
 // to a later CORS request, and "*" does not depend on the origin (Fetch,
 // "CORS protocol and HTTP caches"). Other policies merge "origin" into vary
-// instead. It appends the result to dst and reports whether it differs from hdrs.
+// instead, as a vary line of its own. It appends the result to dst and
+// reports whether it differs from hdrs.
 func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 	if !d.NeedsResponse() {
 		return dst, false
@@ -351,9 +352,10 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 		changed = true
 	}
 	if !varied {
-		if vary >= 0 && strings.Trim(dst[vary][1], " \t") != "" {
-			dst[vary][1] += ", origin"
-		} else if vary >= 0 {
+		// A line of its own, as proxy_add_header_map_value adds it: the
+		// upstream's lines stay as they are, and no value is built (a
+		// recipient reads the lines as one comma-separated list).
+		if vary >= 0 && strings.Trim(dst[vary][1], " \t") == "" {
 			dst[vary][1] = "origin"
 		} else {
 			dst = append(dst, [2]string{"vary", "origin"})
@@ -419,11 +421,17 @@ const maxQuotedValue = 128
 
 // quoteValue quotes a request value in ASCII (so it carries no CR, LF, NUL or
 // other control byte), cut at maxQuotedValue bytes.
-func quoteValue(v string) string {
+func quoteValue(v string) string { return string(appendQuoted(nil, v)) }
+
+// appendQuoted appends quoteValue(v) to dst.
+func appendQuoted(dst []byte, v string) []byte {
 	if len(v) <= maxQuotedValue {
-		return strconv.QuoteToASCII(v)
+		return strconv.AppendQuoteToASCII(dst, v)
 	}
-	return strconv.QuoteToASCII(v[:maxQuotedValue]) + "... (" + strconv.Itoa(len(v)) + " bytes)"
+	dst = strconv.AppendQuoteToASCII(dst, v[:maxQuotedValue])
+	dst = append(dst, "... ("...)
+	dst = strconv.AppendInt(dst, int64(len(v)), 10)
+	return append(dst, " bytes)"...)
 }
 
 // debugReason is the ReasonHeader value of a denial.
@@ -438,27 +446,30 @@ func (d *Decision) debugReason() string {
 // LogLine describes a denial for a debug log line, or returns "" when the
 // request was not denied. Values from the request are quoted, so a crafted
 // header cannot forge log lines.
-func (d *Decision) LogLine() string {
+func (d *Decision) LogLine() string { return string(d.AppendLogLine(nil)) }
+
+// AppendLogLine appends LogLine's text to dst: with a reused dst, a denial
+// is logged without allocating.
+func (d *Decision) AppendLogLine(dst []byte) []byte {
 	if d.Allowed || (d.Kind != KindPreflight && d.Kind != KindActual) {
-		return ""
+		return dst
 	}
-	var b strings.Builder
-	b.WriteString("cors: ")
+	dst = append(dst, "cors: "...)
 	if d.report {
-		b.WriteString("report mode, would deny ")
+		dst = append(dst, "report mode, would deny "...)
 	} else {
-		b.WriteString("denied ")
+		dst = append(dst, "denied "...)
 	}
-	b.WriteString(d.Kind.String())
-	b.WriteString(" from origin ")
-	b.WriteString(quoteValue(d.Origin))
-	b.WriteString(" (policy ")
-	b.WriteString(d.policy.name)
-	b.WriteString("): ")
-	b.WriteString(d.Reason.String())
+	dst = append(dst, d.Kind.String()...)
+	dst = append(dst, " from origin "...)
+	dst = appendQuoted(dst, d.Origin)
+	dst = append(dst, " (policy "...)
+	dst = append(dst, d.policy.name...)
+	dst = append(dst, "): "...)
+	dst = append(dst, d.Reason.String()...)
 	if d.Detail != "" && d.Detail != d.Origin {
-		b.WriteString(" ")
-		b.WriteString(quoteValue(d.Detail))
+		dst = append(dst, ' ')
+		dst = appendQuoted(dst, d.Detail)
 	}
-	return b.String()
+	return dst
 }

@@ -53,7 +53,8 @@ func ExampleDecision_RewriteResponse() {
 	// Output:
 	// true
 	// :status: 200
-	// vary: accept-encoding, origin
+	// vary: accept-encoding
 	// access-control-allow-origin: https://app.example.com
 	// access-control-expose-headers: x-request-id
+	// vary: origin
 }
