@@ -36,7 +36,8 @@ vet:
 	GOOS=wasip1 GOARCH=wasm go vet -unsafeptr=false -tags corswasm_faultinject .
 
 # Runs each fuzz target for FUZZTIME; a failing input lands in
-# filter/testdata/fuzz/<target>/, where the normal test run replays it.
+# testdata/fuzz/<target>/ of its package, where the normal test run
+# replays it.
 FUZZTIME ?= 20s
 FUZZ = go test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s -fuzz
 fuzz:
@@ -44,6 +45,7 @@ fuzz:
 	$(FUZZ) '^FuzzOrigin$$' ./filter
 	$(FUZZ) '^FuzzRequestHeaders$$' ./filter
 	$(FUZZ) '^FuzzEvaluate$$' ./filter
+	$(FUZZ) '^FuzzMatch$$' ./internal/originre
 
 # Engine and module benchmarks side by side: prints both tables and the
 # footprint, and fails when a budget of BENCHMARKS.md is missed (3-4 min).
