@@ -16,8 +16,7 @@ package filter
 //     it; every other CORS value comes from the policy, never the request;
 //   - "*" never goes with credentials;
 //   - no header value carries CR, LF or NUL;
-//   - evaluating the request and building its response allocates nothing
-//     (not checked under the race detector, see raceBuild).
+//   - evaluating the request and building its response allocates nothing.
 //
 // Verdicts: "allow", "deny", "refuse" (Parse refuses the policy, with a
 // problem at "field" whose message contains "message") and "untouched" (no
@@ -37,12 +36,10 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
-	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -216,8 +213,6 @@ func TestAttackCorpus(t *testing.T) {
 			switch {
 			case c.EngineBug != "" && len(problems) > 0:
 				t.Skipf("KNOWN ENGINE BUG, %s line %d (%s): %s\n  %s", attacksFile, c.line, c.Technique, c.EngineBug, strings.Join(problems, "\n  "))
-			case c.EngineBug != "" && raceBuild():
-				t.Skipf("engine bug case, not judged under the race detector (allocation counts are off): %s", c.EngineBug)
 			case c.EngineBug != "":
 				t.Errorf("%s line %d now holds: the engine bug is fixed, remove the case's engineBug mark", attacksFile, c.line)
 			case len(problems) > 0:
@@ -371,29 +366,11 @@ func runAttack(c *attackCase) (problems []string, cfg *Config) {
 			fail("%s: %q, want no such header", name, got)
 		}
 	}
-	if !raceBuild() {
-		if n := allocsPerRequest(cfg, request, upstream); n != 0 {
-			fail("%v allocations per request, want 0", n)
-		}
+	if n := allocsPerRequest(cfg, request, upstream); n != 0 {
+		fail("%v allocations per request, want 0", n)
 	}
 	return problems, cfg
 }
-
-// raceBuild says whether the race detector is on. It makes sync.Pool drop
-// items at random, so the regexp package allocates and allocation counts say
-// nothing about the engine.
-var raceBuild = sync.OnceValue(func() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-})
 
 // allocsPerRequest counts the allocations of evaluating request and building
 // its response into reused buffers, as the plugin does.

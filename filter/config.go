@@ -1,10 +1,10 @@
 package filter
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/corswasm/corswasm/internal/originre"
 	"github.com/corswasm/corswasm/internal/suggest"
 )
 
@@ -57,8 +57,8 @@ func (e *ConfigError) Error() string {
 }
 
 // oneLine escapes line breaks. Values are quoted where they appear, but
-// messages from other packages (regexp) may carry raw ones: the plugin logs
-// a refusal as one line.
+// messages from other packages may carry raw ones: the plugin logs a
+// refusal as one line.
 func oneLine(s string) string {
 	if !strings.ContainsAny(s, "\r\n") {
 		return s
@@ -139,7 +139,7 @@ type policy struct {
 	allowNull bool
 	exact     originSet
 	patterns  []originPattern
-	regexes   []*regexp.Regexp
+	regexes   []*originre.Regexp
 
 	anyMethod      bool
 	methods        []string

@@ -81,7 +81,7 @@ func (p *policy) info() PolicyInfo {
 		info.Origins = append(info.Origins, p.patterns[i].String())
 	}
 	for _, re := range p.regexes {
-		info.Regexes = append(info.Regexes, regexSource(re.String()))
+		info.Regexes = append(info.Regexes, re.String())
 	}
 	info.UnmatchedPreflights = "reject"
 	if p.forward {
@@ -95,11 +95,6 @@ func clone(s []string) []string {
 		return nil
 	}
 	return append([]string(nil), s...)
-}
-
-// regexSource undoes the anchoring the engine wraps around every regex.
-func regexSource(s string) string {
-	return strings.TrimSuffix(strings.TrimPrefix(s, "^(?:"), ")$")
 }
 
 // String writes the pattern as allowOrigins would, normalized.
@@ -264,7 +259,7 @@ func (p *policy) explainOrigin(r *Request) Check {
 		}
 		for _, re := range p.regexes {
 			if re.MatchString(r.Origin) {
-				ch.By, ch.Entry = "regex", regexSource(re.String())
+				ch.By, ch.Entry = "regex", re.String()
 				return ch
 			}
 		}

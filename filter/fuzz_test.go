@@ -21,8 +21,7 @@ package filter
 // credentials; no header value carries CR, LF or NUL; no CORS header on a
 // denial; and bounded work: evaluating a request and building its response
 // allocates nothing (measured with testing.AllocsPerRun, on every seed and on
-// one input in 16 while fuzzing, where measuring would dominate; not under
-// the race detector) and takes
+// one input in 16 while fuzzing, where measuring would dominate) and takes
 // less than a bound far above its cost (the fastest of three runs, so a
 // busy machine does not fail it).
 
@@ -68,10 +67,10 @@ var isFuzzWorker = sync.OnceValue(func() bool {
 
 var allocChecks atomic.Uint64
 
-// allocCheckDue says whether to measure this input's allocations: not
-// under the race detector (see raceBuild).
+// allocCheckDue says whether to measure this input's allocations: for
+// every input in a normal test run, every 16th while fuzzing.
 func allocCheckDue() bool {
-	return !raceBuild() && (!isFuzzWorker() || allocChecks.Add(1)%16 == 0)
+	return !isFuzzWorker() || allocChecks.Add(1)%16 == 0
 }
 
 // fuzzPolicy is a configuration under test with its oracle.

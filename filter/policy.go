@@ -1,10 +1,10 @@
 package filter
 
 import (
-	"regexp"
-	"regexp/syntax"
 	"strconv"
 	"strings"
+
+	"github.com/corswasm/corswasm/internal/originre"
 )
 
 // policy compiles one policySpec, reporting every problem at its field path.
@@ -166,9 +166,9 @@ func (d *decoder) origins(p *policy, s *policySpec) {
 	}
 	rp := join(s.path, "allowOriginRegexes")
 	for i, expr := range s.regexes {
-		re, err := regexp.Compile("^(?:" + expr + ")$")
+		re, err := originre.Compile(expr) // matches the whole origin
 		if err != nil {
-			d.fail(index(rp, i), "invalid regular expression "+strconv.Quote(expr)+": "+strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			d.fail(index(rp, i), "invalid regular expression "+strconv.Quote(expr)+": "+err.Error())
 			continue
 		}
 		p.regexes = append(p.regexes, re)
@@ -181,14 +181,14 @@ func (d *decoder) origins(p *policy, s *policySpec) {
 // regexWarnings points out regexes that let in more than their authors
 // likely meant. The engine's whole-match rule stops unanchored ones; these
 // are the mistakes it cannot see.
-func regexWarnings(expr string, re *regexp.Regexp) []string {
+func regexWarnings(expr string, re *originre.Regexp) []string {
 	var out []string
 	if unescapedDot(expr) {
 		out = append(out, `has an unescaped '.' between letters, which matches any character ("api.example.com" lets in "apixexample.com"); write \\. in JSON`)
 	}
 	if re.MatchString("https://corswasm-probe.invalid") || re.MatchString("http://corswasm-probe.invalid") {
 		out = append(out, "matches origins of any site (it let in https://corswasm-probe.invalid); name the hosts")
-	} else if tree, err := syntax.Parse(expr, syntax.Perl); err == nil && endsInAnyRepeat(tree.Simplify()) {
+	} else if re.EndsInAnyRepeat() {
 		out = append(out, "ends in .* or .+, which lets any domain follow the host (\"https://app.example.com.evil.net\"); end it at the host or port")
 	}
 	return out
@@ -215,18 +215,6 @@ func unescapedDot(expr string) bool {
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-// endsInAnyRepeat says whether a parsed regex ends in a repeat of "any character".
-func endsInAnyRepeat(re *syntax.Regexp) bool {
-	for re.Op == syntax.OpConcat || re.Op == syntax.OpCapture {
-		if len(re.Sub) == 0 {
-			return false
-		}
-		re = re.Sub[len(re.Sub)-1]
-	}
-	return (re.Op == syntax.OpStar || re.Op == syntax.OpPlus) &&
-		(re.Sub[0].Op == syntax.OpAnyChar || re.Sub[0].Op == syntax.OpAnyCharNotNL)
 }
 
 // publicSuffixes are common multi-label public suffixes: anyone can register
