@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/corswasm/corswasm/filter"
+	"github.com/corswasm/corswasm/internal/originre"
 )
 
 const importUsage = `Usage: corsctl import [--strict] FILE...
@@ -34,7 +35,8 @@ A policy matches its route by name (routeNames; Istio names the Envoy route
 its path prefixes, and by the hosts of its VirtualService or virtual host.
 Whatever does not translate one to one is printed on standard error, never
 dropped silently: prefix, suffix and contains origin matches (kept as
-regexes, which accept look-alikes), Envoy's echo of any origin with
+regexes, which accept look-alikes), origin regexes outside the subset of
+RE2 the plugin supports (left out), Envoy's echo of any origin with
 credentials (which the plugin refuses), route matches the plugin cannot
 express, runtime fractions. The result goes through the plugin's parser
 before it is printed.
@@ -157,6 +159,22 @@ type importer struct {
 	warnings      []string
 	forwardUnset  bool // a policy left unmatched preflights to Envoy's default
 	sourcesOfCORS int
+}
+
+// pluginAccepts says whether the plugin accepts expr, the translation of an
+// origin matcher, in allowOriginRegexes. It supports only the part of RE2
+// that origins need; when it refuses, the matcher is reported as not
+// translatable and left out.
+func (im *importer) pluginAccepts(where, what, value, expr string) bool {
+	_, err := originre.Compile(expr)
+	if err != nil {
+		quoted := ""
+		if expr != value {
+			quoted = fmt.Sprintf(" (as %q)", expr)
+		}
+		im.warn(where, "%s %q cannot be translated: the plugin refuses it%s: %v; left out. allowOriginRegexes supports a subset of RE2 (see the README): rewrite it in that subset, or list the origins in allowOrigins", what, value, quoted, err)
+	}
+	return err == nil
 }
 
 func (im *importer) warn(where, format string, a ...any) {
@@ -294,13 +312,20 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 			anyOrigin = true
 			continue
 		}
-		prefix := ""
+		// The plugin refuses (?i): browsers send origins in lower case, so a
+		// match that ignores case becomes a match of the lower-cased text.
+		// Envoy folds ASCII letters only, and so does this.
+		v := m.value
 		if m.ignoreCase {
-			prefix = "(?i)"
+			v = strings.Map(func(r rune) rune {
+				if 'A' <= r && r <= 'Z' {
+					return r + 'a' - 'A'
+				}
+				return r
+			}, v)
 		}
 		switch m.kind {
 		case "exact":
-			v := m.value
 			if m.ignoreCase {
 				v = strings.ToLower(v)
 			}
@@ -315,7 +340,10 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 			}
 			p.origins = appendNew(p.origins, v)
 		case "prefix":
-			re := prefix + regexp.QuoteMeta(m.value) + ".*"
+			re := regexp.QuoteMeta(v) + ".*"
+			if !im.pluginAccepts(ow, "prefix origin match", m.value, re) {
+				continue
+			}
 			example := m.value + ".evil.test"
 			if strings.HasSuffix(m.value, "-") || strings.HasSuffix(m.value, ".") || strings.HasSuffix(m.value, "/") {
 				example = m.value + "evil.test"
@@ -323,7 +351,10 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 			im.warn(ow, "prefix origin match %q also allows look-alikes such as %q; kept as allowOriginRegexes %q to behave the same. If one origin is meant, list it in allowOrigins instead", m.value, example, re)
 			p.regexes = appendNew(p.regexes, re)
 		case "suffix":
-			re := prefix + ".*" + regexp.QuoteMeta(m.value)
+			re := ".*" + regexp.QuoteMeta(v)
+			if !im.pluginAccepts(ow, "suffix origin match", m.value, re) {
+				continue
+			}
 			example := "https://evil" + m.value
 			if strings.HasPrefix(m.value, ".") {
 				example = "http://evil" + m.value
@@ -331,12 +362,18 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 			im.warn(ow, "suffix origin match %q allows every origin that ends so, whatever its scheme, such as %q; kept as allowOriginRegexes %q to behave the same. Prefer allowOrigins entries such as \"https://*.example.com\"", m.value, example, re)
 			p.regexes = appendNew(p.regexes, re)
 		case "contains":
-			re := prefix + ".*" + regexp.QuoteMeta(m.value) + ".*"
+			re := ".*" + regexp.QuoteMeta(v) + ".*"
+			if !im.pluginAccepts(ow, "contains origin match", m.value, re) {
+				continue
+			}
 			im.warn(ow, "contains origin match %q allows any origin holding the text; kept as allowOriginRegexes %q to behave the same. List the origins instead", m.value, re)
 			p.regexes = appendNew(p.regexes, re)
 		case "regex":
 			if _, err := regexp.Compile(m.value); err != nil {
 				im.warn(ow, "origin regex %q is not RE2 syntax Go accepts (%v): left out", m.value, err)
+				continue
+			}
+			if !im.pluginAccepts(ow, "origin regex", m.value, m.value) {
 				continue
 			}
 			p.regexes = appendNew(p.regexes, m.value)

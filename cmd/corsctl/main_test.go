@@ -80,6 +80,7 @@ var goldenCases = []struct {
 	{"import-envoy", []string{"import", "testdata/envoy-cors.yaml"}, "", 0},
 	{"import-strict", []string{"import", "--strict", "testdata/envoy-cors.yaml"}, "", 1},
 	{"import-nothing", []string{"import", "../../envoy.yaml"}, "", 1},
+	{"import-regex-subset", []string{"import", "testdata/envoy-regex-subset.yaml"}, "", 0},
 
 	// usage, help and errors
 	{"help", []string{"--help"}, "", 0},
