@@ -54,6 +54,12 @@ func count(c filter.Counter) {
 // root is a root context: it holds the compiled configuration.
 type root struct {
 	cfg *filter.Config
+	// noOrigin is cfg's decision for a request without Origin when no
+	// header decides which policy applies (!cfg.NeedsHeadersWithoutOrigin).
+	noOrigin filter.Decision
+	// noOriginSilent says noOrigin counts nothing and logs nothing, so that
+	// such a request skips report.
+	noOriginSilent bool
 
 	// Scratch space shared by the root's streams: callbacks never run
 	// concurrently, and none of these outlives a callback.
@@ -91,6 +97,8 @@ func (r *root) OnConfigure(data []byte) bool {
 	}
 	defineCounters()
 	r.cfg = cfg
+	r.noOrigin = cfg.Evaluate(&filter.Request{})
+	r.noOriginSilent = len(r.noOrigin.Counters(nil)) == 0 && r.noOrigin.LogLine() == ""
 	return true
 }
 
@@ -126,30 +134,38 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 	if cfg == nil {
 		return types.ActionContinue
 	}
-	s.req.Reset()
 	_, hasOrigin := abi.GetHeader(abi.MapRequestHeaders, "origin")
-	if hasOrigin || cfg.NeedsHeadersWithoutOrigin() {
-		hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapRequestHeaders)
-		s.root.headers = hdrs[:0]
+	if !hasOrigin && !cfg.NeedsHeadersWithoutOrigin() {
+		// Every such request gets the same decision, made at configuration.
+		s.d = s.root.noOrigin
+		s.reported = s.root.noOriginSilent
+		s.pending = s.d.NeedsResponse()
+		if !s.pending {
+			s.report()
+		}
+		return types.ActionContinue
+	}
+	s.req.Reset()
+	hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapRequestHeaders)
+	s.root.headers = hdrs[:0]
+	if err != nil {
+		internalError("reading request headers", err)
+		return types.ActionContinue
+	}
+	for _, h := range hdrs {
+		s.req.AddHeader(h[0], h[1])
+	}
+	clear(hdrs)
+	if cfg.NeedsRouteName() {
+		name, _, err := abi.GetProperty("xds", "route_name")
 		if err != nil {
-			internalError("reading request headers", err)
+			// Without the route, the policy that applies is unknown:
+			// guessing the default could allow what the route's
+			// policy denies. Leave the request untouched.
+			internalError("reading the route name", err)
 			return types.ActionContinue
 		}
-		for _, h := range hdrs {
-			s.req.AddHeader(h[0], h[1])
-		}
-		clear(hdrs)
-		if cfg.NeedsRouteName() {
-			name, _, err := abi.GetProperty("xds", "route_name")
-			if err != nil {
-				// Without the route, the policy that applies is unknown:
-				// guessing the default could allow what the route's
-				// policy denies. Leave the request untouched.
-				internalError("reading the route name", err)
-				return types.ActionContinue
-			}
-			s.req.RouteName = name
-		}
+		s.req.RouteName = name
 	}
 	s.d = cfg.Evaluate(&s.req)
 
@@ -180,19 +196,16 @@ func (s *stream) OnResponseHeaders(int, bool) types.Action {
 	}
 	s.pending = false
 	if s.d.VaryOnly() {
-		// One header read and at most one added line instead of the whole
-		// map. Only the first vary line is read: if it lacks origin, the
-		// whole map is merged below, so that no line is lost.
-		v, ok := abi.GetHeader(abi.MapResponseHeaders, "vary")
-		if !ok {
-			if err := abi.AddHeader(abi.MapResponseHeaders, "vary", "origin"); err != nil {
-				internalError("adding vary: origin", err)
-			}
+		// One added line and no read: the upstream's vary is not looked at,
+		// so when it names origin already the response carries origin
+		// twice, which means the same to a cache (vary is a list of names).
+		// A request without Origin is most of a mesh's traffic; reading
+		// vary first would double its response-side host calls.
+		if err := abi.AddHeader(abi.MapResponseHeaders, "vary", "origin"); err != nil {
+			internalError("adding vary: origin", err)
 		}
-		if !ok || filter.VaryCoversOrigin(v) {
-			s.report()
-			return types.ActionContinue
-		}
+		s.report()
+		return types.ActionContinue
 	}
 	hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapResponseHeaders)
 	s.root.headers = hdrs[:0]

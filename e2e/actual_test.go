@@ -125,10 +125,14 @@ func TestActualRequests(t *testing.T) {
 			counters: counts{"cors.actual.denied": 1, "cors.origin.invalid": 1},
 		},
 		{
+			// The plugin adds the line with proxy_add_header_map_value. The
+			// SDK's emulator joins an added value to an existing line
+			// without a separator ("accept-encodingorigin"), so the case
+			// of an upstream vary is checked on wasmhost (TestNoOriginVary).
 			name:     "request without Origin continues and its response varies on origin",
 			req:      sameOrigin("GET"),
-			upstream: [][2]string{{"content-type", "text/html"}, {"vary", "accept-encoding"}},
-			want:     []check{noCORSHeaders(), vary("accept-encoding", "origin")},
+			upstream: [][2]string{{"content-type", "text/html"}},
+			want:     []check{noCORSHeaders(), vary("origin")},
 			counters: counts{},
 		},
 		{

@@ -312,12 +312,18 @@ func (d *Decision) NeedsResponse() bool {
 // is dropped and, when allowed, the policy's are added. An any-origin policy
 // does the same for requests without Origin: a cache may serve that response
 // to a later CORS request, and "*" does not depend on the origin (Fetch,
-// "CORS protocol and HTTP caches"). Other policies merge "origin" into vary
-// instead, as a vary line of its own. It appends the result to dst and
-// reports whether it differs from hdrs.
+// "CORS protocol and HTTP caches"). Other policies only add a line
+// "vary: origin" to such a response, without looking at the upstream's vary
+// (see VaryOnly). For requests with Origin, "origin" is added to vary as a
+// line of its own unless a vary line names it (or "*") already. It appends
+// the result to dst and reports whether it differs from hdrs.
 func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 	if !d.NeedsResponse() {
 		return dst, false
+	}
+	if d.VaryOnly() {
+		dst = append(dst, hdrs...)
+		return append(dst, [2]string{"vary", "origin"}), true
 	}
 	p := d.policy
 	owned := d.Kind == KindActual || p.anyOrigin // the CORS headers are ours to set
@@ -333,7 +339,7 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 			if vary < 0 {
 				vary = len(dst)
 			}
-			varied = varied || VaryCoversOrigin(h[1])
+			varied = varied || varyCoversOrigin(h[1])
 		}
 		dst = append(dst, h)
 	}
@@ -365,16 +371,18 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 	return dst, changed
 }
 
-// VaryOnly says whether all the response needs is "origin" merged into vary:
-// a request without Origin under a policy that does not allow any origin.
-// The plugin can then read and add single headers instead of rewriting the
-// whole map; RewriteResponse gives the same result.
+// VaryOnly says whether all the response needs is a line "vary: origin": a
+// request without Origin under a policy that does not allow any origin. The
+// plugin then adds that line with one host call instead of rewriting the
+// whole map; RewriteResponse gives the same result. The upstream's vary is
+// not read, so a response whose vary names origin already carries it twice,
+// which caches read the same (vary is a list of field names).
 func (d *Decision) VaryOnly() bool {
 	return d.NeedsResponse() && d.Kind == KindNoOrigin && !d.policy.anyOrigin
 }
 
-// VaryCoversOrigin says whether a vary value already names origin, or "*".
-func VaryCoversOrigin(v string) bool {
+// varyCoversOrigin says whether a vary value already names origin, or "*".
+func varyCoversOrigin(v string) bool {
 	for v != "" {
 		var name string
 		name, v, _ = strings.Cut(v, ",")
