@@ -36,6 +36,7 @@ func TestCompile(t *testing.T) {
 
 		{"refuses non-ASCII characters", `https://bücher\.example`, `non-ASCII character 'ü' at offset 9: origins are ASCII: write an internationalized host in its punycode form, xn--...`},
 		{"refuses invalid UTF-8", "a\xff", `invalid UTF-8 at offset 1`},
+		{"refuses U+FFFD as a non-ASCII character", "a\uFFFD", "non-ASCII character '\uFFFD' at offset 1"},
 		{"refuses Unicode classes", `\p{Greek}`, "class `\\p{Greek}` at offset 0: Unicode classes are not supported: origins are ASCII"},
 		{"refuses negated Unicode classes in a class", `[\PL]`, "class `\\PL` at offset 1: Unicode classes"},
 		{"refuses word boundaries", `\bexample`, "word boundary `\\b` at offset 0: not supported"},

@@ -127,9 +127,9 @@ type parser struct {
 func parse(expr string) (*node, error) {
 	for i := 0; i < len(expr); i++ {
 		if expr[i] >= utf8.RuneSelf {
-			r, _ := utf8.DecodeRuneInString(expr[i:])
+			r, size := utf8.DecodeRuneInString(expr[i:])
 			what := "non-ASCII character " + strconv.QuoteRune(r)
-			if r == utf8.RuneError {
+			if size == 1 {
 				what = "invalid UTF-8"
 			}
 			return nil, errorAt(what, i, "origins are ASCII: write an internationalized host in its punycode form, xn--...")
