@@ -132,6 +132,11 @@ func TestParseWarns(t *testing.T) {
 		{"the null origin", `{"allowOrigins": ["null"]}`, `allowOrigins[0]: the "null" origin is sent by sandboxed iframes`},
 		{"maxAge above what Chromium caches", `{"allowOrigins": ["https://a.com"], "maxAge": 9000}`, `maxAge: 9000 seconds exceeds what Chromium caches (7200)`},
 		{"a duplicate origin", `{"allowOrigins": ["https://a.com", "https://A.com:443"]}`, `allowOrigins[1]: "https://A.com:443" is listed twice`},
+		{"a regex with an unescaped dot", `{"allowOriginRegexes": ["https://api.example\\.com"]}`, `allowOriginRegexes[0]: "https://api.example\\.com" has an unescaped '.' between letters`},
+		{"a regex that matches any site", `{"allowOriginRegexes": ["https://[a-z.-]+"]}`, `matches origins of any site`},
+		{"a regex ending in .*", `{"allowOriginRegexes": ["https://a\\.example\\.com.*"]}`, `ends in .* or .+`},
+		{"a regex ending in .+ and $", `{"allowOriginRegexes": ["https://a\\.example\\.com(:.+)$"]}`, `ends in .* or .+`},
+		{"no warning for a regex ending at the port", `{"allowOriginRegexes": ["https://a\\.example\\.com(:[0-9]+)?"]}`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,7 +63,7 @@ type Regexp struct {
 	empty bool // the empty string matches
 	// start holds the positions that can take the first character.
 	start []uint64
-	// accept holds the positions that can take the last character.
+	// accept holds the positions after which the text may end.
 	accept []uint64
 	// follow holds, per position, the positions that can take the next
 	// character once it has taken one.
@@ -100,7 +100,8 @@ func (re *Regexp) String() string { return re.expr }
 // anything follow what comes before it.
 func (re *Regexp) EndsInAnyRepeat() bool { return re.endsInAnyRepeat }
 
-// MatchString reports whether all of s matches the expression.
+// MatchString reports whether all of s matches the expression. Non-ASCII
+// and invalid UTF-8 input is matched as Go's regexp matches it.
 func (re *Regexp) MatchString(s string) bool {
 	if s == "" {
 		return re.empty
