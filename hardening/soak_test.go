@@ -107,7 +107,8 @@ func TestSoakEnvoy139(t *testing.T) {
 	warm := min(1000, n)
 	start := time.Now()
 	initial := vm.MemorySize()
-	var atWarm, lastSize uint32
+	var atWarm uint32
+	lastSize := initial
 	lastGrowth := 0
 	vm.ResetCalls()
 	want := map[string]int64{}
