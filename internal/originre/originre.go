@@ -114,13 +114,7 @@ func (re *Regexp) MatchString(s string) bool {
 	cur, next := a[:w], b[:w]
 	copy(cur, re.start)
 	for i := 0; i < len(s); {
-		// Go's regexp steps over runes, an invalid byte being one rune; all
-		// non-ASCII runes behave alike here, so only their width matters.
-		c, size := int(s[i]), 1
-		if c >= utf8.RuneSelf {
-			_, size = utf8.DecodeRuneInString(s[i:])
-			c = nonASCII
-		}
+		c, size := charAt(s, i)
 		i += size
 		takes := re.takes[c*w : (c+1)*w]
 		if i == len(s) {
@@ -155,11 +149,7 @@ func (re *Regexp) MatchString(s string) bool {
 func (re *Regexp) match64(s string) bool {
 	cur := re.start[0]
 	for i := 0; i < len(s); {
-		c, size := int(s[i]), 1
-		if c >= utf8.RuneSelf {
-			_, size = utf8.DecodeRuneInString(s[i:])
-			c = nonASCII
-		}
+		c, size := charAt(s, i)
 		i += size
 		m := cur & re.takes[c]
 		if i == len(s) {
@@ -174,4 +164,21 @@ func (re *Regexp) match64(s string) bool {
 		}
 	}
 	return false
+}
+
+// charAt returns the character at s[i] as the takes table indexes it, and
+// its width. Go's regexp steps over runes, an invalid byte being one rune;
+// all non-ASCII runes behave alike here, so only their width matters.
+func charAt(s string, i int) (c, size int) {
+	if c := int(s[i]); c < utf8.RuneSelf {
+		return c, 1
+	}
+	return nonASCII, runeWidth(s[i:])
+}
+
+// runeWidth is the width of the rune s starts with; kept out of charAt so
+// that charAt inlines.
+func runeWidth(s string) int {
+	_, size := utf8.DecodeRuneInString(s)
+	return size
 }
