@@ -155,7 +155,7 @@ func install(t *testing.T, h *testHost, newRootContext func(uint32) Root) *int {
 	SetInternalErrorHook(func() { *errs++ })
 	clear(roots)
 	clear(streams)
-	spare = nil
+	spare, spareBytes = nil, 0
 	t.Cleanup(func() {
 		fakeHost = nil
 		SetPlugin(nil)

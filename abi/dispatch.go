@@ -53,9 +53,16 @@ type streamContext struct {
 	mem arena
 }
 
-// maxSpare bounds the deleted stream contexts (and their arenas) kept for
-// reuse.
-const maxSpare = 256
+// maxSpare bounds the deleted stream contexts kept for reuse, and
+// maxSpareBytes the memory their arenas keep in all: a burst of streams
+// with large headers does not stay pinned in the VM.
+const (
+	maxSpare      = 256
+	maxSpareBytes = 4 << 20
+)
+
+// spareBytes is the memory the arenas of spare hold.
+var spareBytes int
 
 // newStreamContext returns a context for s, reusing a deleted one's arena.
 func newStreamContext(s Stream) *streamContext {
@@ -63,19 +70,26 @@ func newStreamContext(s Stream) *streamContext {
 		c := spare[n-1]
 		spare[n-1] = nil
 		spare = spare[:n-1]
+		spareBytes -= len(c.mem.chunk)
 		c.Stream = s
 		return c
 	}
 	return &streamContext{Stream: s}
 }
 
-// release drops c's stream and keeps its arena for a later stream.
+// release drops c's stream and keeps its arena for a later stream, within
+// maxSpare and maxSpareBytes.
 func release(c *streamContext) {
 	c.Stream = nil
 	c.mem.reset()
-	if len(spare) < maxSpare {
-		spare = append(spare, c)
+	if len(spare) >= maxSpare {
+		return
 	}
+	if spareBytes+len(c.mem.chunk) > maxSpareBytes {
+		c.mem.chunk = nil
+	}
+	spareBytes += len(c.mem.chunk)
+	spare = append(spare, c)
 }
 
 // SetPlugin registers the function that creates the plugin's root contexts.

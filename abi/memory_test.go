@@ -125,6 +125,34 @@ func TestStreamArenas(t *testing.T) {
 	}
 }
 
+func TestSpareArenasKeepAtMostMaxSpareBytes(t *testing.T) {
+	h := &testHost{request: [][2]string{{"origin", strings.Repeat("x", 40<<10)}}}
+	install(t, h, func(id uint32) Root { return &testRoot{id: id} })
+	onContextCreate(1, 0)
+	const n = 150 // 150 x 40 KiB is more than maxSpareBytes
+	for id := uint32(2); id < 2+n; id++ {
+		onContextCreate(id, 1)
+		onRequestHeaders(id, 1, 0)
+	}
+	for id := uint32(2); id < 2+n; id++ {
+		onDelete(id)
+	}
+	kept := 0
+	for _, c := range spare {
+		kept += len(c.mem.chunk)
+	}
+	if len(spare) != n || kept != spareBytes || kept > maxSpareBytes || kept < maxSpareBytes-(64<<10) {
+		t.Fatalf("%d spare contexts keep %d bytes (counted %d), want at most and near %d", len(spare), kept, spareBytes, maxSpareBytes)
+	}
+	// Reusing them takes their bytes off the count.
+	for id := uint32(200); id < 200+n; id++ {
+		onContextCreate(id, 1)
+	}
+	if len(spare) != 0 || spareBytes != 0 {
+		t.Fatalf("after reuse: %d spare, %d bytes counted", len(spare), spareBytes)
+	}
+}
+
 func TestRootCallbacksGetFreshMemory(t *testing.T) {
 	t.Cleanup(func() { depth = 0; current = nil; clear(pinned); pinned = pinned[:0] })
 	var a arena
