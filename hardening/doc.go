@@ -8,7 +8,8 @@
 // (-tags corswasm_faultinject, see panic_knob.go in package main) whose
 // plugin panics inside a callback when a request carries
 // x-corswasm-fault: panic-request, panic-request-runtime or panic-response,
-// and sleeps on a Go runtime timer with x-corswasm-fault: sleep.
+// sleeps on a Go runtime timer with x-corswasm-fault: sleep, and logs its
+// count of Go heap allocations with x-corswasm-fault: mallocs.
 //
 // What runs:
 //
@@ -23,6 +24,8 @@
 //   - profiles_test.go: the functional checks on the Envoy 1.39 profile, how
 //     far the module gets on 1.33-1.38 (and, as a control, that a runtime
 //     timer kills the VM there), and the refusal on 1.32.
+//   - alloc_test.go: a warm exchange makes no heap allocation, in every
+//     kind of exchange (what keeps linear memory flat).
 //   - soak_test.go: one million requests through one VM on the 1.39 profile
 //     (CORSWASM_SOAK_REQUESTS, or -soak-requests, sets the count; -short runs
 //     100 000).
