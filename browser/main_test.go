@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -55,7 +54,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "browser: "+skipNote)
 	} else {
 		start := time.Now()
-		wasm, err := buildPlugin()
+		wasm, err := wasmbuild.Plugin(context.Background())
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "browser: %v\n", err)
 			os.Exit(1)
@@ -89,25 +88,6 @@ func findChromium() string {
 	}
 	p, _ := exec.LookPath(name)
 	return p
-}
-
-// buildPlugin builds plugin.wasm with the release command into a temporary
-// directory.
-func buildPlugin() ([]byte, error) {
-	root, err := wasmbuild.ModuleRoot(".")
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "corswasm-browser-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "plugin.wasm")
-	if err := wasmbuild.Build(context.Background(), root, ".", out); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(out)
 }
 
 // startBrowser starts headless Chromium with a fresh profile and returns a

@@ -30,7 +30,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code, err := buildForTests()
+	code, err := wasmbuild.Plugin(context.Background())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "devhost: %v\n", err)
 		os.Exit(1)
@@ -39,14 +39,6 @@ func TestMain(m *testing.M) {
 	status := m.Run()
 	cache.Close(context.Background())
 	os.Exit(status)
-}
-
-func buildForTests() ([]byte, error) {
-	root, err := wasmbuild.ModuleRoot(".")
-	if err != nil {
-		return nil, err
-	}
-	return wasmbuild.BuildBytes(context.Background(), root, ".")
 }
 
 const policy = `{

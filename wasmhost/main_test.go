@@ -24,7 +24,7 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	code, err := buildPlugin()
+	code, err := wasmbuild.Plugin(context.Background())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wasmhost: %v\n", err)
 		os.Exit(1)
@@ -33,15 +33,6 @@ func TestMain(m *testing.M) {
 	status := m.Run()
 	cache.Close(context.Background())
 	os.Exit(status)
-}
-
-// buildPlugin runs the release build of plugin.wasm and returns the module.
-func buildPlugin() ([]byte, error) {
-	root, err := wasmbuild.ModuleRoot("..")
-	if err != nil {
-		return nil, err
-	}
-	return wasmbuild.BuildBytes(context.Background(), root, ".")
 }
 
 // newVM starts a VM of the module with the shared compilation cache and

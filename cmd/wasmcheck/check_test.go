@@ -207,11 +207,7 @@ func TestPlugin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the plugin")
 	}
-	root, err := wasmbuild.ModuleRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := wasmbuild.BuildBytes(context.Background(), root, ".")
+	bin, err := wasmbuild.Plugin(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
