@@ -326,9 +326,6 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 		}
 		switch m.kind {
 		case "exact":
-			if m.ignoreCase {
-				v = strings.ToLower(v)
-			}
 			cfg, err := filter.Parse(mustJSON(map[string]any{"allowOrigins": []string{v}}))
 			if err != nil {
 				im.warn(ow, "exact origin %q never matches what browsers send (%s): left out", m.value, problemText(err))
