@@ -2,10 +2,13 @@
 
 # Each target is a plain go command; the README shows them.
 
-# The plugin: a WASI reactor built by the standard Go compiler, then checked
-# against what Envoy's proxy-wasm host requires.
+# The plugin: a WASI reactor built by the standard Go compiler; then the
+# post-link step that defines sched_yield and poll_oneoff inside it (so that
+# it loads and runs on Envoy 1.28 and newer); then the check against what
+# Envoy's proxy-wasm host requires.
 build:
 	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -ldflags="-s -w" -trimpath -o plugin.wasm .
+	go run ./cmd/wasishim plugin.wasm
 	go run ./cmd/wasmcheck plugin.wasm
 
 # The demo on this machine: builds the plugin, then runs it in front of a

@@ -1,6 +1,7 @@
 // Package wasmbuild builds this repository's modules (plugin.wasm, the
-// benchmarks' floor module) with the release command, for the tools and
-// tests that run them.
+// benchmarks' floor module) as `make build` does, for the tools and tests
+// that run them: the go build, then the post-link step of package
+// wasishim.
 package wasmbuild
 
 import (
@@ -11,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/corswasm/corswasm/internal/wasishim"
 )
 
 // Flags are the go build flags of the release build, as `make build` runs
@@ -19,9 +22,28 @@ var Flags = []string{"-buildmode=c-shared", "-ldflags=-s -w", "-trimpath"}
 
 // Build builds the package pkg (".", or a path such as "./bench/floor")
 // of the module in root into out, with the release flags and any extra
-// ones (e.g. "-tags=corswasm_faultinject"). Its error holds the compiler's
-// output.
+// ones (e.g. "-tags=corswasm_faultinject"), then defines the WASI functions
+// older Envoys lack inside it (wasishim.Embed), as `make build` does. Its
+// error holds the compiler's output.
 func Build(ctx context.Context, root, pkg, out string, extra ...string) error {
+	if err := Compile(ctx, root, pkg, out, extra...); err != nil {
+		return err
+	}
+	module, err := os.ReadFile(out)
+	if err != nil {
+		return err
+	}
+	rewritten, _, err := wasishim.Embed(module)
+	if err != nil {
+		return fmt.Errorf("post-link step on %s: %w", out, err)
+	}
+	return os.WriteFile(out, rewritten, 0o644)
+}
+
+// Compile is Build without the post-link step: the go build alone, whose
+// module imports sched_yield and poll_oneoff (for tests that show why the
+// step is needed).
+func Compile(ctx context.Context, root, pkg, out string, extra ...string) error {
 	args := append(append(append([]string{"build"}, Flags...), extra...), "-o", out, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root

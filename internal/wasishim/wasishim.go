@@ -1,0 +1,386 @@
+// Package wasishim defines, inside a module built by the standard Go
+// compiler for wasip1, the two WASI functions that Envoy's hosts before 1.39
+// lack or stub: wasi_snapshot_preview1.sched_yield and poll_oneoff.
+//
+// Envoy 1.28 to 1.32 do not provide them, so a module that imports them is
+// refused at load; Envoy 1.33 to 1.38 provide poll_oneoff as a stub that
+// fails with ENOSYS, so the Go runtime dies the first time it waits on a
+// timer. Envoy 1.39's host implements both trivially: sched_yield returns 0,
+// and poll_oneoff stores 0 at its nevents pointer and returns 0 (success, no
+// events), so a Go timer wait spins until its deadline. Embed gives the
+// module those same two bodies as functions of its own and removes the
+// imports, so that the module imports nothing an older host lacks and
+// behaves on every host as it does on 1.39.
+//
+// Removing an import shifts the index of every later function, so Embed
+// remaps every reference to a function: call and ref.func immediates in
+// every code body, the element section, exports, the start section, global
+// initialisers and the name section. Go's linker fills table slot 4096+i
+// with defined function i, and Go's code computes call targets from those
+// slots, so the defined functions keep their order and the two new ones go
+// after all of them, outside the table. Embed refuses, with an error, any
+// module it cannot fully read: an unknown opcode, a name subsection it does
+// not know, or a WASI import with another signature than the standard's.
+package wasishim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tetratelabs/wabin/binary"
+	"github.com/tetratelabs/wabin/leb128"
+	"github.com/tetratelabs/wabin/wasm"
+)
+
+// WASIModule is the import module of the functions Embed defines.
+const WASIModule = "wasi_snapshot_preview1"
+
+// shim is one WASI function Embed defines: its signature and its body,
+// which are Envoy 1.39's.
+type shim struct {
+	name    string
+	params  []wasm.ValueType
+	results []wasm.ValueType
+	body    []byte // the code body after its locals, ending with end
+}
+
+var i32 = wasm.ValueTypeI32
+
+// shims are the functions Embed defines, in the order it appends them.
+var shims = []shim{
+	{
+		// sched_yield() -> errno: nothing else runs in the VM; success.
+		name:    "sched_yield",
+		results: []wasm.ValueType{i32},
+		body:    []byte{wasm.OpcodeI32Const, 0, wasm.OpcodeEnd},
+	},
+	{
+		// poll_oneoff(in, out, nsubscriptions, nevents) -> errno: no event
+		// happened (*nevents = 0) and success, as Envoy 1.39 answers.
+		name:    "poll_oneoff",
+		params:  []wasm.ValueType{i32, i32, i32, i32},
+		results: []wasm.ValueType{i32},
+		body: []byte{
+			wasm.OpcodeLocalGet, 3,
+			wasm.OpcodeI32Const, 0,
+			wasm.OpcodeI32Store, 2, 0, // align 4, offset 0
+			wasm.OpcodeI32Const, 0,
+			wasm.OpcodeEnd,
+		},
+	},
+}
+
+// Names are the WASI functions Embed defines inside a module.
+func Names() []string {
+	names := make([]string, len(shims))
+	for i, s := range shims {
+		names[i] = s.name
+	}
+	return names
+}
+
+// Report says what Embed changed.
+type Report struct {
+	// Embedded are the imports turned into functions of the module, as
+	// "wasi_snapshot_preview1.name", in the order they were imported; empty
+	// when the module imported neither (it is then returned unchanged).
+	Embedded []string
+	// Index maps each function index of the input module to its index in
+	// the output; nil when nothing changed.
+	Index []uint32
+	// Calls counts the call and ref.func immediates rewritten in code
+	// bodies; Widened, those of them that needed more bytes than the
+	// original encoding had.
+	Calls, Widened int
+}
+
+// Embed returns module with wasi_snapshot_preview1.sched_yield and
+// poll_oneoff defined inside it instead of imported. A module that imports
+// neither is returned as it is.
+//
+// The output is wabin's encoding of the rewritten module. Besides the
+// rewrite itself, that encoding differs from Go's linker output only in
+// form: custom sections (go:buildid, producers) move after the data section
+// and some LEB128 numbers take another width. Embed keeps the data count
+// section, which wabin's encoder drops.
+func Embed(module []byte) ([]byte, *Report, error) {
+	m, err := binary.DecodeModule(module, wasm.CoreFeaturesV2)
+	if err != nil {
+		return nil, nil, fmt.Errorf("decoding the module: %w", err)
+	}
+	if err := checkNameSection(module); err != nil {
+		return nil, nil, err
+	}
+
+	// Which function imports go, and the index map.
+	var embedded []*shim
+	var kept []*wasm.Import
+	var funcImports uint32
+	removed := map[uint32]int{} // old function index -> position in embedded
+	for _, imp := range m.ImportSection {
+		if imp.Type != wasm.ExternTypeFunc {
+			kept = append(kept, imp)
+			continue
+		}
+		s := shimFor(imp)
+		if s == nil {
+			kept = append(kept, imp)
+			funcImports++
+			continue
+		}
+		if t := m.TypeSection[imp.DescFunc]; !t.EqualsSignature(s.params, s.results) {
+			return nil, nil, fmt.Errorf("import %s.%s has signature %s, not WASI's %s: this is not the function the shim replaces",
+				imp.Module, imp.Name, signature(t.Params, t.Results), signature(s.params, s.results))
+		}
+		removed[funcImports] = len(embedded)
+		embedded = append(embedded, s)
+		funcImports++
+	}
+	report := &Report{}
+	if len(embedded) == 0 {
+		return module, report, nil
+	}
+	if len(m.CodeSection) != len(m.FunctionSection) {
+		return nil, nil, fmt.Errorf("the module has %d function declarations but %d code bodies", len(m.FunctionSection), len(m.CodeSection))
+	}
+
+	oldImports := funcImports
+	newImports := oldImports - uint32(len(embedded))
+	defined := uint32(len(m.FunctionSection))
+	total := oldImports + defined
+	index := make([]uint32, total)
+	next := uint32(0)
+	for i := range oldImports {
+		if k, ok := removed[i]; ok {
+			index[i] = newImports + defined + uint32(k)
+			continue
+		}
+		index[i] = next
+		next++
+	}
+	for d := range defined {
+		index[oldImports+d] = newImports + d
+	}
+	remap := func(what string, idx uint32) (uint32, error) {
+		if idx >= total {
+			return 0, fmt.Errorf("%s refers to function %d, but the module has %d functions", what, idx, total)
+		}
+		return index[idx], nil
+	}
+
+	// The shims' types: the types the imports used, which already match.
+	typeOf := map[*shim]wasm.Index{}
+	for _, imp := range m.ImportSection {
+		if s := shimFor(imp); s != nil && imp.Type == wasm.ExternTypeFunc {
+			typeOf[s] = imp.DescFunc
+		}
+	}
+	m.ImportSection = kept
+
+	for i, c := range m.CodeSection {
+		body, calls, widened, err := rewriteBody(c.Body, index)
+		if err != nil {
+			return nil, nil, fmt.Errorf("function %d (code body %d): %w", oldImports+uint32(i), i, err)
+		}
+		c.Body = body
+		report.Calls += calls
+		report.Widened += widened
+	}
+	for _, s := range embedded {
+		m.FunctionSection = append(m.FunctionSection, typeOf[s])
+		m.CodeSection = append(m.CodeSection, &wasm.Code{Body: slices.Clone(s.body)})
+		report.Embedded = append(report.Embedded, WASIModule+"."+s.name)
+	}
+
+	for _, e := range m.ExportSection {
+		if e.Type != wasm.ExternTypeFunc {
+			continue
+		}
+		if e.Index, err = remap("export "+e.Name, e.Index); err != nil {
+			return nil, nil, err
+		}
+	}
+	if m.StartSection != nil {
+		start, err := remap("the start section", *m.StartSection)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.StartSection = &start
+	}
+	for i, seg := range m.ElementSection {
+		for j, ref := range seg.Init {
+			if ref == nil { // ref.null
+				continue
+			}
+			v, err := remap(fmt.Sprintf("element segment %d, entry %d", i, j), *ref)
+			if err != nil {
+				return nil, nil, err
+			}
+			seg.Init[j] = &v
+		}
+	}
+	for i, g := range m.GlobalSection {
+		if g.Init.Opcode != wasm.OpcodeRefFunc {
+			continue
+		}
+		old, _, err := leb128.DecodeUint32(bytes.NewReader(g.Init.Data))
+		if err != nil {
+			return nil, nil, fmt.Errorf("global %d: ref.func index: %w", i, err)
+		}
+		v, err := remap(fmt.Sprintf("global %d", i), old)
+		if err != nil {
+			return nil, nil, err
+		}
+		g.Init.Data = leb128.EncodeUint32(v)
+	}
+	if err := remapNames(m, index, embedded, newImports+defined); err != nil {
+		return nil, nil, err
+	}
+
+	out := binary.EncodeModule(m)
+	if m.DataCountSection != nil {
+		if out, err = insertDataCount(out, *m.DataCountSection); err != nil {
+			return nil, nil, err
+		}
+	}
+	report.Index = index
+	return out, report, nil
+}
+
+// signature writes a function type as "(i32, i32) -> (i32)".
+func signature(params, results []wasm.ValueType) string {
+	names := func(ts []wasm.ValueType) string {
+		out := make([]string, len(ts))
+		for i, t := range ts {
+			out[i] = wasm.ValueTypeName(t)
+		}
+		return strings.Join(out, ", ")
+	}
+	return "(" + names(params) + ") -> (" + names(results) + ")"
+}
+
+// shimFor returns the shim that replaces imp, or nil.
+func shimFor(imp *wasm.Import) *shim {
+	if imp.Module != WASIModule {
+		return nil
+	}
+	for i := range shims {
+		if shims[i].name == imp.Name {
+			return &shims[i]
+		}
+	}
+	return nil
+}
+
+// remapNames moves the name section's function and local names to the new
+// indices, in the ascending order the format requires, and names the shims
+// that have no name yet (first is the first shim's index).
+func remapNames(m *wasm.Module, index []uint32, embedded []*shim, first uint32) error {
+	ns := m.NameSection
+	if ns == nil {
+		return nil
+	}
+	named := map[uint32]bool{}
+	for _, a := range ns.FunctionNames {
+		if int(a.Index) >= len(index) {
+			return fmt.Errorf("the name section names function %d, but the module has %d functions", a.Index, len(index))
+		}
+		a.Index = index[a.Index]
+		named[a.Index] = true
+	}
+	for k, s := range embedded {
+		if i := first + uint32(k); !named[i] {
+			ns.FunctionNames = append(ns.FunctionNames, &wasm.NameAssoc{Index: i, Name: WASIModule + "." + s.name})
+		}
+	}
+	slices.SortFunc(ns.FunctionNames, func(a, b *wasm.NameAssoc) int { return int(a.Index) - int(b.Index) })
+	for _, a := range ns.LocalNames {
+		if int(a.Index) >= len(index) {
+			return fmt.Errorf("the name section names locals of function %d, but the module has %d functions", a.Index, len(index))
+		}
+		a.Index = index[a.Index]
+	}
+	slices.SortFunc(ns.LocalNames, func(a, b *wasm.NameMapAssoc) int { return int(a.Index) - int(b.Index) })
+	return nil
+}
+
+// sections calls fn for each section of a module's bytes: its id, where the
+// section starts (its id byte) and where its payload starts and ends.
+func sections(module []byte, fn func(id byte, start, payload, end int) error) error {
+	if len(module) < 8 {
+		return errors.New("not a WebAssembly module: shorter than its header")
+	}
+	for p := 8; p < len(module); {
+		id := module[p]
+		size, n, err := uleb(module, p+1, 5)
+		if err != nil {
+			return fmt.Errorf("section at byte %d: size: %w", p, err)
+		}
+		payload := p + 1 + n
+		end := payload + int(size)
+		if end > len(module) {
+			return fmt.Errorf("section %d at byte %d runs past the end of the module", id, p)
+		}
+		if err := fn(id, p, payload, end); err != nil {
+			return err
+		}
+		p = end
+	}
+	return nil
+}
+
+// checkNameSection refuses a name section with subsections wabin would
+// silently drop (it keeps the module, function and local names).
+func checkNameSection(module []byte) error {
+	return sections(module, func(id byte, _, payload, end int) error {
+		if id != wasm.SectionIDCustom {
+			return nil
+		}
+		nameLen, n, err := uleb(module, payload, 5)
+		if err != nil {
+			return fmt.Errorf("custom section at byte %d: name: %w", payload, err)
+		}
+		p := payload + n
+		if p+int(nameLen) > end || string(module[p:p+int(nameLen)]) != "name" {
+			return nil
+		}
+		for p += int(nameLen); p < end; {
+			sub := module[p]
+			size, n, err := uleb(module, p+1, 5)
+			if err != nil {
+				return fmt.Errorf("name section: subsection %d: %w", sub, err)
+			}
+			if sub > 2 {
+				return fmt.Errorf("name section: subsection %d is not one of the module, function and local names this rewrite keeps", sub)
+			}
+			p += 1 + n + int(size)
+		}
+		return nil
+	})
+}
+
+// insertDataCount puts a data count section holding count before the code
+// section of module (or before the data section when there is no code), as
+// the format orders them.
+func insertDataCount(module []byte, count uint32) ([]byte, error) {
+	at := -1
+	err := sections(module, func(id byte, start, _, _ int) error {
+		if at < 0 && (id == wasm.SectionIDCode || id == wasm.SectionIDData) {
+			at = start
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if at < 0 {
+		return nil, errors.New("a data count section but neither code nor data to put it before")
+	}
+	payload := leb128.EncodeUint32(count)
+	section := append([]byte{wasm.SectionIDDataCount}, leb128.EncodeUint32(uint32(len(payload)))...)
+	section = append(section, payload...)
+	return slices.Concat(module[:at], section, module[at:]), nil
+}
