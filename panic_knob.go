@@ -24,8 +24,10 @@ import (
 //	sleep                  sleep 1 ms in proxy_on_request_headers (a runtime timer), then go on
 //	mallocs                log "corswasm: mallocs N", the Go heap allocations made so far, then go on
 //
-// sleep shows what the release module avoids: a Go runtime timer makes the
-// scheduler wait in WASI poll_oneoff, which Envoy 1.33-1.38 stub with ENOSYS.
+// sleep forces what the release module rarely does: a Go runtime timer makes
+// the scheduler wait in WASI poll_oneoff, which Envoy 1.33-1.38 stub with
+// ENOSYS; the post-link step (internal/wasishim) defines poll_oneoff inside
+// the module, so the wait completes on every host.
 const faultHeader = "x-corswasm-fault"
 
 // panicPrefix starts the value of every injected panic.

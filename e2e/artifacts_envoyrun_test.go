@@ -1,6 +1,6 @@
 package e2e
 
-// A run of envoy.yaml in a real Envoy, when an `envoy` binary (1.39 or
+// A run of envoy.yaml in a real Envoy, when an `envoy` binary (1.33 or
 // newer) is on PATH; otherwise the test says so and skips. It builds
 // plugin.wasm into a temporary directory, starts Envoy with envoy.yaml
 // (module path and ports rewritten, so that it runs beside a `make run` or
@@ -87,7 +87,7 @@ func TestEnvoyRunConfigurationIsValid(t *testing.T) {
 func TestEnvoyServesCORSWithEnvoyYAML(t *testing.T) {
 	envoy, err := exec.LookPath("envoy")
 	if err != nil {
-		t.Skip("SKIPPED: no `envoy` binary on PATH, so envoy.yaml was not run in a real Envoy (install Envoy 1.39 or newer to run this test); its schema checks ran")
+		t.Skip("SKIPPED: no `envoy` binary on PATH, so envoy.yaml was not run in a real Envoy (install Envoy 1.33 or newer to run this test); its schema checks ran")
 	}
 	out, err := exec.Command(envoy, "--version").CombinedOutput()
 	if err != nil {
@@ -98,8 +98,8 @@ func TestEnvoyServesCORSWithEnvoyYAML(t *testing.T) {
 		t.Fatalf("cannot read the version of %s: %q", envoy, out)
 	}
 	if major, _ := strconv.Atoi(string(m[1])); major == 1 {
-		if minor, _ := strconv.Atoi(string(m[2])); minor < 39 {
-			t.Skipf("SKIPPED: %s is Envoy %s.%s.%s; the plugin needs Envoy 1.39 or newer (README, supported versions)", envoy, m[1], m[2], m[3])
+		if minor, _ := strconv.Atoi(string(m[2])); minor < 33 {
+			t.Skipf("SKIPPED: %s is Envoy %s.%s.%s; envoy.yaml's failure_policy needs Envoy 1.33 or newer (README, supported versions)", envoy, m[1], m[2], m[3])
 		}
 	}
 

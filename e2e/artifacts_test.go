@@ -161,8 +161,8 @@ type composeService struct {
 }
 
 // TestDockerComposeAgreesWithItsEnvoyConfig checks docker-compose.yaml
-// against the Envoy configuration it mounts: the image is Envoy 1.39 or
-// newer, the configuration and the module are mounted where Envoy reads
+// against the Envoy configuration it mounts: the image is Envoy 1.33 or
+// newer (the configuration's failure_policy needs it), the configuration and the module are mounted where Envoy reads
 // them, the listener's port is published, the cluster's endpoints are
 // compose services listening on those ports, and the demo page is on an
 // origin the policy allows, calling the API on the published port.
@@ -176,12 +176,12 @@ func TestDockerComposeAgreesWithItsEnvoyConfig(t *testing.T) {
 		t.Fatalf("%s has no service envoy (services: %v)", composeYAML, mapKeys(cf.Services))
 	}
 
-	// The image: Envoy 1.39 or newer, pinned to a release line or release.
+	// The image: Envoy 1.33 or newer, pinned to a release line or release.
 	m := regexp.MustCompile(`^envoyproxy/envoy:v1\.(\d+)(?:-latest|\.\d+)$`).FindStringSubmatch(envoy.Image)
 	if m == nil {
 		t.Errorf("envoy image %q: want envoyproxy/envoy:v1.N-latest or v1.N.P", envoy.Image)
-	} else if minor, _ := strconv.Atoi(m[1]); minor < 39 {
-		t.Errorf("envoy image %q: Envoy before 1.39 cannot run the module reliably (README, supported versions)", envoy.Image)
+	} else if minor, _ := strconv.Atoi(m[1]); minor < 33 {
+		t.Errorf("envoy image %q: Envoy before 1.33 does not know the configuration's failure_policy (README, supported versions)", envoy.Image)
 	}
 
 	// The configuration Envoy reads, and where it comes from.

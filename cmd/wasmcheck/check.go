@@ -10,6 +10,7 @@ import (
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
 
+	"github.com/corswasm/corswasm/internal/wasishim"
 	"github.com/corswasm/corswasm/wasmhost"
 )
 
@@ -26,10 +27,35 @@ type Report struct {
 	// Notes are facts worth knowing that do not fail the check.
 	Notes []string
 
-	// Envoy133 and Envoy132 say whether Envoy 1.33–1.38 and Envoy ≤1.32
-	// could load the module; the Why fields say what stops them.
-	Envoy133, Envoy132       bool
-	Envoy133Why, Envoy132Why string
+	// Envoy says, for each band of Envoy releases (newest first), whether
+	// the module loads and serves there.
+	Envoy []Band
+	// Supported is the range of Envoy releases the module runs on, from the
+	// oldest band on whose host it and every newer band's serve: "Envoy
+	// 1.28 and newer"; "" when not even the newest band's.
+	Supported string
+}
+
+// Band is what one band of Envoy releases, which share the WASI functions
+// their proxy-wasm host provides, makes of the module.
+type Band struct {
+	Versions string // "1.33-1.38"
+	Serves   bool   // it loads, and no host function it relies on is a stub that fails
+	Why      string // "loads", or what stops it
+}
+
+// envoyBands are the bands, newest first, with the wasmhost profile that
+// models each (the one account of their WASI functions in this
+// repository). The tests of cpphost/ run the plugin on proxy-wasm-cpp-host
+// at the commits these releases embed, down to Envoy 1.28; older releases
+// are not verified, so the oldest band starts there.
+var envoyBands = []struct {
+	versions string
+	profile  wasmhost.Profile
+}{
+	{"1.39+", wasmhost.Envoy139},
+	{"1.33-1.38", wasmhost.Envoy133to138},
+	{"1.28-1.32", wasmhost.Envoy132},
 }
 
 // OK says whether the module passed.
@@ -165,10 +191,12 @@ var wasip1 = []string{
 }
 
 // allowedWASI are the WASI functions a module built by Go with only the
-// packages this project allows imports (no os, fmt, log, encoding/json).
+// packages this project allows imports (no os, fmt, log, encoding/json),
+// once the post-link step (cmd/wasishim) has defined sched_yield and
+// poll_oneoff inside it.
 var allowedWASI = []string{
-	"sched_yield", "proc_exit", "args_get", "args_sizes_get", "clock_time_get",
-	"environ_get", "environ_sizes_get", "fd_write", "random_get", "poll_oneoff",
+	"proc_exit", "args_get", "args_sizes_get", "clock_time_get",
+	"environ_get", "environ_sizes_get", "fd_write", "random_get",
 }
 
 // Check decodes a module and checks it against what Envoy's proxy-wasm host
@@ -291,6 +319,8 @@ func (r *Report) checkImports(m *wasm.Module) {
 			switch {
 			case !slices.Contains(wasip1, imp.Name):
 				r.problem("import " + name + " is not a wasip1 function: no host provides it")
+			case slices.Contains(wasishim.Names(), imp.Name):
+				r.problem("import " + name + ": Envoy 1.28-1.32 lack it and refuse the module, and Envoy 1.33-1.38 stub poll_oneoff so that Go's runtime dies at its first timer wait; run the post-link step that defines it inside the module: go run ./cmd/wasishim " + "MODULE.wasm (make build does)")
 			case !slices.Contains(allowedWASI, imp.Name):
 				r.problem("import " + name + " is not among the WASI functions a module of this project may use (" + strings.Join(allowedWASI, ", ") + "): some package pulls in os or file APIs (fmt, log, encoding/json, os, ...); remove that import from the wasm build")
 			}
@@ -313,22 +343,30 @@ func (r *Report) checkImports(m *wasm.Module) {
 		}
 	}
 
-	// Which Envoy versions can load it: the WASI sets are wasmhost's
-	// profiles, the one account of them in this repository.
-	if missing := lacking(wasmhost.Envoy133to138, wasi); len(missing) > 0 {
-		r.Envoy133Why = "refused at load: it lacks " + strings.Join(missing, ", ")
-	} else {
-		r.Envoy133 = true
-		r.Envoy133Why = "loads"
-		if slices.Contains(wasi, "poll_oneoff") {
-			r.Envoy133Why += ", but poll_oneoff is a stub there that fails with ENOSYS: the first time Go's runtime waits on a timer the VM dies (\"poll_oneoff failed\", golang/go#78513); not recommended"
+	r.envoyBands(wasi)
+}
+
+// envoyBands fills r.Envoy and r.Supported from the WASI functions the
+// module imports.
+func (r *Report) envoyBands(wasi []string) {
+	for _, b := range envoyBands {
+		band := Band{Versions: b.versions, Serves: true, Why: "loads"}
+		switch missing := lacking(b.profile, wasi); {
+		case len(missing) > 0:
+			band.Serves = false
+			band.Why = "refused at load: it lacks " + strings.Join(missing, ", ")
+		case b.profile == wasmhost.Envoy133to138 && slices.Contains(wasi, "poll_oneoff"):
+			band.Serves = false
+			band.Why = "loads, but poll_oneoff is a stub there that fails with ENOSYS: the first time Go's runtime waits on a timer the VM dies (\"poll_oneoff failed\", golang/go#78513)"
 		}
+		r.Envoy = append(r.Envoy, band)
 	}
-	if missing := lacking(wasmhost.Envoy132, wasi); len(missing) > 0 {
-		r.Envoy132Why = "refused at load: it lacks " + strings.Join(missing, ", ")
-	} else {
-		r.Envoy132 = true
-		r.Envoy132Why = "loads"
+	for _, b := range r.Envoy {
+		if !b.Serves {
+			break
+		}
+		oldest, _, _ := strings.Cut(b.Versions, "-")
+		r.Supported = "Envoy " + strings.TrimSuffix(oldest, "+") + " and newer"
 	}
 }
 

@@ -10,7 +10,11 @@
 // proxy_on_memory_allocate, _initialize, memory, the lifecycle and header
 // callbacks), exports _start or body and trailer callbacks, or imports
 // anything but known env.proxy_* host functions (with the host's signature)
-// and the WASI functions a module of this project may use.
+// and the WASI functions a module of this project may use: in particular it
+// fails a module that still imports wasi_snapshot_preview1.sched_yield or
+// poll_oneoff, which the post-link step (cmd/wasishim) defines inside it.
+// The report ends with the range of Envoy releases the module runs on, from
+// its imports.
 package main
 
 import (
@@ -70,7 +74,12 @@ func writeReport(w io.Writer, path string, r *Report) {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}
-	fmt.Fprintln(w, "Envoy 1.39+: every wasip1 function is provided")
-	fmt.Fprintln(w, "Envoy 1.33-1.38:", r.Envoy133Why)
-	fmt.Fprintln(w, "Envoy 1.32 and older:", r.Envoy132Why)
+	for _, b := range r.Envoy {
+		fmt.Fprintf(w, "Envoy %s: %s\n", b.Versions, b.Why)
+	}
+	supported := r.Supported
+	if supported == "" {
+		supported = "no Envoy release"
+	}
+	fmt.Fprintln(w, "supported:", supported, "(verified down to Envoy 1.28 on proxy-wasm-cpp-host; older releases are not)")
 }
