@@ -22,9 +22,14 @@ import (
 // The modules under test, built once by TestMain; cache compiles each once
 // for every VM of the test binary.
 var (
-	releaseWasm []byte // the release build, as make build makes it
+	releaseWasm []byte // the release build, as make build makes it (with the post-link step)
 	faultWasm   []byte // the same with -tags corswasm_faultinject
-	cache       = wazero.NewCompilationCache()
+	// The same two modules without make build's post-link step (package
+	// wasishim): they import sched_yield and poll_oneoff, and serve as the
+	// controls of the host-profile tests.
+	rawReleaseWasm []byte
+	rawFaultWasm   []byte
+	cache          = wazero.NewCompilationCache()
 )
 
 func TestMain(m *testing.M) {
@@ -38,7 +43,11 @@ func TestMain(m *testing.M) {
 	os.Exit(status)
 }
 
-// buildModules builds the release and fault-injection modules, in parallel.
+// faultTag is the build flag of the fault-injection modules.
+const faultTag = "-tags=corswasm_faultinject"
+
+// buildModules builds the release and fault-injection modules, with and
+// without the post-link step, in parallel.
 func buildModules() error {
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -52,23 +61,29 @@ func buildModules() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var wg sync.WaitGroup
-	var releaseErr, faultErr error
-	wg.Go(func() { releaseWasm, releaseErr = buildModule(root, filepath.Join(dir, "plugin.wasm")) })
-	wg.Go(func() {
-		faultWasm, faultErr = buildModule(root, filepath.Join(dir, "plugin-faultinject.wasm"), "-tags=corswasm_faultinject")
-	})
-	wg.Wait()
-	return errors.Join(releaseErr, faultErr)
-}
-
-// buildModule runs the release build, with extra flags, into out and
-// returns the module.
-func buildModule(root, out string, extra ...string) ([]byte, error) {
-	if err := wasmbuild.Build(context.Background(), root, ".", out, extra...); err != nil {
-		return nil, err
+	builds := []struct {
+		into  *[]byte
+		build func(ctx context.Context, root, pkg, out string, extra ...string) error
+		out   string
+		extra []string
+	}{
+		{&releaseWasm, wasmbuild.Build, "plugin.wasm", nil},
+		{&faultWasm, wasmbuild.Build, "plugin-faultinject.wasm", []string{faultTag}},
+		{&rawReleaseWasm, wasmbuild.Compile, "plugin-raw.wasm", nil},
+		{&rawFaultWasm, wasmbuild.Compile, "plugin-faultinject-raw.wasm", []string{faultTag}},
 	}
-	return os.ReadFile(out)
+	errs := make([]error, len(builds))
+	var wg sync.WaitGroup
+	for i, b := range builds {
+		wg.Go(func() {
+			out := filepath.Join(dir, b.out)
+			if errs[i] = b.build(context.Background(), root, ".", out, b.extra...); errs[i] == nil {
+				*b.into, errs[i] = os.ReadFile(out)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // The policy most tests load: one allowed origin with credentials, and a

@@ -12,17 +12,20 @@ import (
 	"github.com/corswasm/corswasm/wasmhost"
 )
 
-// The soak: many requests through one VM on the Envoy 1.39 profile (real
+// The soak: many requests through one VM on each Envoy host profile (real
 // clocks, so the module's garbage collector paces itself as in Envoy), with
 // every verdict checked, the counters exact at the end and linear memory
 // flat once the module's Go heap has reached its steady state.
 //
 // The count is -soak-requests, else $CORSWASM_SOAK_REQUESTS, else 1 000 000
-// (100 000 with -short). The run fails if it takes longer than
-// -soak-timeout (default 10 minutes).
+// (100 000 with -short). The Envoy 1.39 profile runs that count with the
+// default GOGC; the 1.33-1.38 and 1.32 profiles, and the runs with GOGC=10
+// (ten times the garbage collections) on every profile, run a tenth of it,
+// which keeps the package's run time near what one soak takes. Each run
+// fails if it takes longer than -soak-timeout (default 10 minutes).
 
 var (
-	soakRequests = flag.Int("soak-requests", 0, "exchanges in the soak (default $CORSWASM_SOAK_REQUESTS, else 1000000, 100000 with -short)")
+	soakRequests = flag.Int("soak-requests", 0, "exchanges in the soak on the Envoy 1.39 profile; the other soaks run a tenth (default $CORSWASM_SOAK_REQUESTS, else 1000000, 100000 with -short)")
 	soakTimeout  = flag.Duration("soak-timeout", 10*time.Minute, "the soak fails if it runs longer")
 )
 
@@ -97,9 +100,38 @@ var soakMix = []soakKind{
 	}},
 }
 
-func TestSoakEnvoy139(t *testing.T) {
+// everyProfile are the host profiles the soak, the functional checks and the
+// runtime-timer test run on: one per band of Envoy releases.
+var everyProfile = []wasmhost.Profile{wasmhost.Envoy139, wasmhost.Envoy133to138, wasmhost.Envoy132}
+
+// TestSoakOnEveryProfile runs the soak on each host profile, with the
+// default GOGC and with GOGC=10.
+func TestSoakOnEveryProfile(t *testing.T) {
 	n := soakCount(t)
-	vm, p := startPlugin(t, releaseWasm, wasmhost.Options{Profile: wasmhost.Envoy139}, testConfig)
+	for _, profile := range everyProfile {
+		t.Run(profile.String(), func(t *testing.T) {
+			count := n
+			if profile != wasmhost.Envoy139 {
+				count = max(n/10, 1)
+			}
+			t.Run("GOGC=default", func(t *testing.T) { soak(t, profile, "", count) })
+			t.Run("GOGC=10", func(t *testing.T) { soak(t, profile, "10", max(n/10, 1)) })
+		})
+	}
+}
+
+// soak runs n exchanges of soakMix through one VM on profile, with GOGC
+// set to gogc in the VM's environment unless it is empty, and checks every
+// verdict, the counters at the end and that linear memory did not grow
+// after the warm-up.
+func soak(t *testing.T, profile wasmhost.Profile, gogc string, n int) {
+	var env map[string]string
+	if gogc != "" {
+		env = map[string]string{"GOGC": gogc}
+	} else {
+		gogc = "default"
+	}
+	vm, p := startPlugin(t, releaseWasm, wasmhost.Options{Profile: profile, Env: env}, testConfig)
 	// Memory is flat after the first 1,000 exchanges: at steady state an
 	// exchange allocates nothing (TestSteadyStateAllocatesNothing), so the
 	// Go heap, and linear memory, stop growing once the arenas and scratch
@@ -147,7 +179,7 @@ func TestSoakEnvoy139(t *testing.T) {
 			t.Errorf("%s = %d, want %d", name, got, want[name])
 		}
 	}
-	t.Logf("soak on %s: %d exchanges in %v (%v each)", wasmhost.Envoy139, n, elapsed.Round(time.Millisecond), (elapsed / time.Duration(n)).Round(10*time.Nanosecond))
+	t.Logf("soak on %s, GOGC=%s: %d exchanges in %v (%v each)", profile, gogc, n, elapsed.Round(time.Millisecond), (elapsed / time.Duration(n)).Round(10*time.Nanosecond))
 	t.Logf("linear memory: %d KiB at start, %d KiB after %d, %d KiB after %d; last growth by exchange %d",
 		initial>>10, atWarm>>10, warm, final>>10, n, lastGrowth)
 	t.Logf("host calls per exchange: %.2f proxy-wasm, %.2f in all (WASI included)",
