@@ -148,7 +148,10 @@ func (e *env) explain(args []string) int {
 		}
 		return e.failf(exitUsage, "%s: the plugin refuses this configuration:\n%s\n(\"corsctl check %s\" says more)", src.label(), strings.Join(lines, "\n"), *config)
 	}
-	x := explainRun(src, cfg, sc)
+	x, err := explainRun(src, cfg, sc)
+	if err != nil {
+		return e.failf(exitUsage, "%s: %v", src.label(), err)
+	}
 	switch format.value {
 	case "json":
 		writeJSON(e.stdout, x.json())
@@ -217,7 +220,11 @@ type explanation struct {
 	fix    fixResult
 }
 
-func explainRun(src source, cfg *filter.Config, sc *scenario) *explanation {
+// explainRun simulates the fetch sc with cfg, the configuration parsed from
+// src, and looks for a fix when the fetch is blocked. A configuration in
+// report mode is simulated as enforce mode will run it; it fails when that
+// configuration cannot be built.
+func explainRun(src source, cfg *filter.Config, sc *scenario) (*explanation, error) {
 	x := &explanation{src: src, cfg: cfg, sc: sc}
 	enforce := func(d doc) {
 		if d["mode"] != nil {
@@ -227,15 +234,20 @@ func explainRun(src source, cfg *filter.Config, sc *scenario) *explanation {
 	if cfg.Mode() == filter.ModeReport {
 		// Report mode changes nothing; what matters is what enforce will do.
 		x.report = true
-		d, _ := decodeDoc(src.JSON)
+		d, err := decodeDoc(src.JSON)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the configuration again to explain it in enforce mode: %v", err)
+		}
 		enforce(d)
-		x.cfg, _ = filter.Parse(mustJSON(d))
+		if x.cfg, err = filter.Parse(mustJSON(d)); err != nil {
+			return nil, fmt.Errorf("the plugin refuses the configuration in enforce mode: %v", err)
+		}
 	}
 	x.sim = simulate(x.cfg, sc)
 	if x.sim.blocked() || !x.sim.pluginAllows() {
 		x.fix = suggestFix(src.JSON, sc, enforce)
 	}
-	return x
+	return x, nil
 }
 
 // policy is the policy that applies, if any.
