@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 var (

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // The scenarios, policies and requests are those of the engine benchmarks

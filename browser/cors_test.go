@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/corswasm/corswasm/devhost"
+	"github.com/corswasm/corswasm/internal/devhost"
 )
 
 // testPolicy is the plugin configuration of these tests; %[1]s is the

@@ -14,7 +14,7 @@ import (
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 
 	"github.com/chromedp/chromedp"
-	"github.com/corswasm/corswasm/devhost"
+	"github.com/corswasm/corswasm/internal/devhost"
 	"github.com/corswasm/corswasm/internal/demo"
 )
 

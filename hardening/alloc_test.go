@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // TestSteadyStateAllocatesNothing counts the Go heap allocations the module

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // A refused configuration update leaves no half-applied state. Envoy applies

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // Host calls that fail or return nothing, on the release module. The plugin

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // Header values and maps at the host's size limits. Envoy passes header maps

@@ -15,7 +15,7 @@ import (
 
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 	"github.com/tetratelabs/wazero"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
 )

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // The module on each Envoy host profile of package wasmhost, one per band

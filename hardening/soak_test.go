@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // The soak: many requests through one VM on each Envoy host profile (real

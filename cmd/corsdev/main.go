@@ -37,7 +37,7 @@ import (
 
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 
-	"github.com/corswasm/corswasm/devhost"
+	"github.com/corswasm/corswasm/internal/devhost"
 	"github.com/corswasm/corswasm/internal/demo"
 )
 

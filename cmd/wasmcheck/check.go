@@ -11,7 +11,7 @@ import (
 	"github.com/tetratelabs/wabin/wasm"
 
 	"github.com/corswasm/corswasm/internal/wasishim"
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // Report is what Check finds in a module.

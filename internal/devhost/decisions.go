@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/corswasm/corswasm/wasmhost"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // Decision is what became of one request: what the browser sent, who
