@@ -10,43 +10,6 @@ import (
 	"github.com/corswasm/corswasm/filter"
 )
 
-const checkUsage = `Usage: corsctl check [--format text|json] [--strict] [--filter NAME] FILE...
-
-Validates every plugin configuration in each FILE with the plugin's own
-parser and prints what the plugin would log: the errors that make it refuse
-the configuration and its warnings, each with the field's path and how to
-fix it. Then lint findings the plugin accepts silently:
-  - regexes that accept more than their author likely meant: attacker
-    variants of each allowed origin (look-alike prefixes and suffixes, a dot
-    matching any character, plain http, extra labels) are tried against the
-    policy, and those a regex accepts are printed;
-  - wildcard subdomains allowed with credentials (the plugin already warns
-    about plain-http origins with credentials);
-  - maxAge above what Safari caches (600 s; the plugin warns above
-    Chromium's 7200 s);
-  - safelisted methods and headers listed needlessly, and methods whose case
-    browsers will not match;
-  - policies that never apply because an earlier one matches first.
-
-FILE is config.json, an Envoy configuration (each Wasm HTTP filter's
-StringValue configuration is checked), or an Istio WasmPlugin manifest
-(spec.pluginConfig); "-" reads standard input.
-
-Flags:
-  --format text|json   output format (default text)
-  --strict             exit 1 on warnings too, not only on errors
-  --filter NAME        check only the Wasm filter or WasmPlugin named NAME
-
-Exit status: 0 when every configuration loads (with warnings or notes), 1
-when one is refused (or warns, with --strict), 2 for bad usage or files that
-cannot be read or hold no configuration.
-
-Examples:
-  corsctl check config.json envoy.yaml
-  corsctl check --filter cors istio/wasmplugin.yaml
-  corsctl check --format json --strict config.json
-`
-
 // checked is the result of checking one configuration.
 type checked struct {
 	File     string    `json:"file"`
@@ -61,58 +24,6 @@ type checkReport struct {
 	Errors         int       `json:"errors"`
 	Warnings       int       `json:"warnings"`
 	Notes          int       `json:"notes"`
-}
-
-func (e *env) check(args []string) int {
-	fs := newFlags("check")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "")
-	strict := fs.Bool("strict", false, "")
-	only := fs.String("filter", "", "")
-	files, help, err := parse(fs, args)
-	if help {
-		fmt.Fprint(e.stdout, checkUsage)
-		return exitOK
-	}
-	if err != nil {
-		return e.usageError("%v", err)
-	}
-	if len(files) == 0 {
-		return e.usageError("check: name at least one FILE, e.g. corsctl check config.json")
-	}
-	var report checkReport
-	for _, file := range files {
-		sources, err := e.loadSources(file)
-		if err != nil {
-			return e.failf(exitUsage, "%v", err)
-		}
-		if sources, err = selectSources(sources, *only, file); err != nil {
-			return e.failf(exitUsage, "%v", err)
-		}
-		for _, s := range sources {
-			c := checkSource(s)
-			for _, f := range c.Findings {
-				switch f.Severity {
-				case sevError:
-					report.Errors++
-				case sevWarning:
-					report.Warnings++
-				default:
-					report.Notes++
-				}
-			}
-			report.Configurations = append(report.Configurations, c)
-		}
-	}
-	if format.value == "json" {
-		writeJSON(e.stdout, report)
-	} else {
-		writeCheckText(e.stdout, report)
-	}
-	if report.Errors > 0 || *strict && report.Warnings > 0 {
-		return exitProblem
-	}
-	return exitOK
 }
 
 // selectSources keeps the sources named only, if set.

@@ -17,42 +17,6 @@ import (
 	"github.com/corswasm/corswasm/internal/originre"
 )
 
-const importUsage = `Usage: corsctl import [--strict] FILE...
-
-Converts the CORS policies of Istio and Envoy into this plugin's
-configuration, one policy per route or virtual host, and prints it on
-standard output, so that a mesh can move its CORS to the plugin:
-  - Istio VirtualService: the corsPolicy of each spec.http[] route
-    (allowOrigins with exact, prefix or regex matches, allowMethods,
-    allowHeaders, exposeHeaders, maxAge, allowCredentials,
-    unmatchedPreflights);
-  - Envoy: the CorsPolicy of routes, virtual hosts and route
-    configurations, in typed_per_filter_config (envoy.filters.http.cors) or
-    the legacy cors field, merged field by field as Envoy merges them (the
-    route's fields over the virtual host's).
-A policy matches its route by name (routeNames; Istio names the Envoy route
-"<http name>" or "<http name>.<match name>") when the route has one, else by
-its path prefixes, and by the hosts of its VirtualService or virtual host.
-Whatever does not translate one to one is printed on standard error, never
-dropped silently: prefix, suffix and contains origin matches (kept as
-regexes, which accept look-alikes), origin regexes outside the subset of
-RE2 the plugin supports (left out), Envoy's echo of any origin with
-credentials (which the plugin refuses), route matches the plugin cannot
-express, runtime fractions. The result goes through the plugin's parser
-before it is printed.
-
-Flags:
-  --strict   exit 1 when anything does not translate one to one
-
-Exit status: 0 when the configuration is written, 1 when no CORS policy is
-found or the plugin would refuse the result (or, with --strict, when
-anything does not translate), 2 for bad usage or unreadable files.
-
-Examples:
-  corsctl import istio/virtualservices.yaml > config.json
-  corsctl import envoy.yaml > config.json && corsctl check config.json
-`
-
 // stringMatcher is an Istio StringMatch or an Envoy StringMatcher.
 type stringMatcher struct {
 	kind       string // exact, prefix, suffix, contains or regex
@@ -182,87 +146,6 @@ func (im *importer) warn(where, format string, a ...any) {
 	if !slices.Contains(im.warnings, w) {
 		im.warnings = append(im.warnings, w)
 	}
-}
-
-func (e *env) importCmd(args []string) int {
-	fs := newFlags("import")
-	strict := fs.Bool("strict", false, "")
-	files, help, err := parse(fs, args)
-	if help {
-		fmt.Fprint(e.stdout, importUsage)
-		return exitOK
-	}
-	if err != nil {
-		return e.usageError("%v", err)
-	}
-	if len(files) == 0 {
-		return e.usageError("import: name at least one FILE, e.g. corsctl import virtualservice.yaml")
-	}
-	im := &importer{}
-	for _, file := range files {
-		data, err := e.readFile(file)
-		if err != nil {
-			return e.failf(exitUsage, "%v", err)
-		}
-		docs, err := yamlDocuments(data)
-		if err != nil {
-			return e.failf(exitUsage, "%s is neither JSON nor YAML: %v", displayName(file), err)
-		}
-		for _, d := range docs {
-			m, ok := d.(map[string]any)
-			if !ok {
-				continue
-			}
-			switch kind, _ := m["kind"].(string); kind {
-			case "VirtualService":
-				im.virtualService(file, m)
-			case "":
-				im.envoy(file, m)
-			}
-		}
-	}
-	if len(im.policies) == 0 && im.def == nil {
-		for _, w := range im.warnings {
-			fmt.Fprintf(e.stderr, "corsctl: warning: %s\n", w)
-		}
-		what := "no CORS policy"
-		if im.sourcesOfCORS > 0 {
-			what = "no CORS policy that translates"
-		}
-		return e.failf(exitProblem, "%s found in %s: import reads Istio VirtualServices (spec.http[].corsPolicy) and Envoy route configurations (CorsPolicy in typed_per_filter_config or cors)", what, strings.Join(files, ", "))
-	}
-	out := im.render()
-	e.stdout.Write(out)
-	fmt.Fprintf(e.stderr, "corsctl: %d %s from %s:\n", im.count(), pluralN(im.count(), "policy", "policies"), strings.Join(files, ", "))
-	for i, p := range im.policies {
-		fmt.Fprintf(e.stderr, "  policies[%d]  %s\n", i, p.where)
-	}
-	if im.def != nil {
-		fmt.Fprintf(e.stderr, "  default      %s\n", im.def.where)
-	}
-	if im.forwardUnset {
-		im.warnings = append(im.warnings, `Envoy and Istio forward preflights from origins they do not allow to the upstream by default; the plugin answers them itself with 403 ("unmatchedPreflights": "reject"). Add "unmatchedPreflights": "forward" to a policy whose upstream answers such preflights`)
-	}
-	for _, w := range im.warnings {
-		fmt.Fprintf(e.stderr, "corsctl: warning: %s\n", w)
-	}
-	cfg, err := filter.Parse(out)
-	if err != nil {
-		var ce *filter.ConfigError
-		if errors.As(err, &ce) {
-			for _, p := range ce.Problems {
-				fmt.Fprintf(e.stderr, "corsctl: error: %s\n", p)
-			}
-		}
-		return e.failf(exitProblem, "the plugin refuses the result; fix the errors above in the source or in the output")
-	}
-	for _, w := range cfg.Warnings() {
-		fmt.Fprintf(e.stderr, "corsctl: the plugin will warn: %s\n", w)
-	}
-	if *strict && len(im.warnings) > 0 {
-		return exitProblem
-	}
-	return exitOK
 }
 
 func (im *importer) count() int {

@@ -183,7 +183,6 @@ func friendlyFlagError(fs *flag.FlagSet, err error) error {
 	return fmt.Errorf("%s: %s", fs.Name(), msg)
 }
 
-// closest returns the word of known within two edits of s, if any.
 // listFlag collects a repeated flag.
 type listFlag []string
 
