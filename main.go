@@ -16,10 +16,12 @@ import (
 // main is not run in a c-shared (reactor) module; the host calls the exports.
 func main() {}
 
-// init registers the plugin. It must make no host call: the host forbids
-// them while the module initializes.
+// init registers the plugin, wrapped by the fault injection of test builds
+// (withFaults: faultinject_on.go, the identity in faultinject_off.go). It
+// must make no host call: the host forbids them while the module
+// initializes.
 func init() {
-	abi.SetPlugin(newRoot)
+	abi.SetPlugin(withFaults(newRoot))
 	abi.SetInternalErrorHook(func() { count(filter.CounterInternalError) })
 }
 

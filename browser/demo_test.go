@@ -14,8 +14,8 @@ import (
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 
 	"github.com/chromedp/chromedp"
-	"github.com/corswasm/corswasm/internal/devhost"
 	"github.com/corswasm/corswasm/internal/demo"
+	"github.com/corswasm/corswasm/internal/devhost"
 )
 
 // demoRow is one call's row of the demo page, as shown.

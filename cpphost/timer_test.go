@@ -9,7 +9,7 @@ import (
 )
 
 // sleepHeader asks the fault build to sleep 1 ms in proxy_on_request_headers
-// (panic_knob.go): a Go runtime timer, which the scheduler waits on in WASI
+// (faultinject_on.go): a Go runtime timer, which the scheduler waits on in WASI
 // poll_oneoff when it has nothing else to run.
 const sleepHeader = "x-corswasm-fault"
 

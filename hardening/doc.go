@@ -7,7 +7,7 @@
 // (as make build makes it: the go build, then the post-link step of package
 // internal/wasishim, which defines WASI sched_yield and poll_oneoff inside
 // the module), a fault-injection build (-tags corswasm_faultinject, see
-// panic_knob.go in package main) whose plugin panics inside a callback when
+// faultinject_on.go in package main) whose plugin panics inside a callback when
 // a request carries x-corswasm-fault: panic-request, panic-request-runtime
 // or panic-response, sleeps on a Go runtime timer with x-corswasm-fault:
 // sleep, and logs its count of Go heap allocations with x-corswasm-fault:

@@ -14,7 +14,7 @@ import (
 )
 
 // Panics forced inside the callbacks of the fault-injection build
-// (panic_knob.go): each is recovered at the ABI boundary, logged with its
+// (faultinject_on.go): each is recovered at the ABI boundary, logged with its
 // value at error level, counted in cors.internal_error, and the stream goes
 // on as if the plugin were not there; the VM then serves the next request
 // normally.
@@ -168,11 +168,11 @@ func TestPanicsInARow(t *testing.T) {
 }
 
 // TestReleaseHasNoFaultKnob checks that the shipped module carries no trace
-// of panic_knob.go, whose strings and names the fault build does carry, and
+// of faultinject_on.go, whose strings and names the fault build does carry, and
 // that both builds have the same imports and exports (so the failure tests
 // run the shipped module's interface).
 func TestReleaseHasNoFaultKnob(t *testing.T) {
-	markers := []string{faultHeader, "corswasm: injected fault", "panic-request", "panic-response", "faultRoot", "faultStream", "panic_knob", "corswasm: mallocs"}
+	markers := []string{faultHeader, "corswasm: injected fault", "panic-request", "panic-response", "faultRoot", "faultStream", "faultinject_on", "corswasm: mallocs"}
 	var inFault []string
 	for _, m := range markers {
 		if bytes.Contains(faultWasm, []byte(m)) {

@@ -37,8 +37,8 @@ import (
 
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 
-	"github.com/corswasm/corswasm/internal/devhost"
 	"github.com/corswasm/corswasm/internal/demo"
+	"github.com/corswasm/corswasm/internal/devhost"
 )
 
 func main() {

@@ -10,6 +10,7 @@ import (
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
 
+	"github.com/corswasm/corswasm/internal/proxyabi"
 	"github.com/corswasm/corswasm/internal/wasishim"
 	"github.com/corswasm/corswasm/internal/wasmhost"
 )
@@ -66,47 +67,25 @@ const (
 	envModule  = "env"
 )
 
-var (
-	i32 = wasm.ValueTypeI32
-	i64 = wasm.ValueTypeI64
-)
-
-// sig is a function signature.
-type sig struct{ params, results []wasm.ValueType }
-
-func (s sig) String() string {
-	return "(" + typeNames(s.params) + ") -> (" + typeNames(s.results) + ")"
-}
-
-func typeNames(ts []wasm.ValueType) string {
-	names := make([]string, len(ts))
-	for i, t := range ts {
-		names[i] = wasm.ValueTypeName(t)
-	}
-	return strings.Join(names, ", ")
-}
-
-// words is a signature of n i32 parameters and the given results.
-func words(n int, results ...wasm.ValueType) sig {
-	return sig{params: slices.Repeat([]wasm.ValueType{i32}, n), results: results}
-}
+// sig is a function signature, as the ABI's table (package proxyabi) writes it.
+type sig = proxyabi.Sig
 
 // abiVersions are the ABI marker exports Envoy accepts for this module.
-var abiVersions = []string{"proxy_abi_version_0_2_1", "proxy_abi_version_0_2_0"}
+var abiVersions = []string{proxyabi.ABI021, proxyabi.ABI020}
 
-// requiredExports are the exports the plugin needs, with their signatures
-// (proxy-wasm ABI 0.2.1; Envoy checks them at load).
-var requiredExports = map[string]sig{
-	"_initialize":               words(0),
-	"proxy_on_memory_allocate":  words(1, i32),
-	"proxy_on_context_create":   words(2),
-	"proxy_on_vm_start":         words(2, i32),
-	"proxy_on_configure":        words(2, i32),
-	"proxy_on_request_headers":  words(3, i32),
-	"proxy_on_response_headers": words(3, i32),
-	"proxy_on_done":             words(1, i32),
-	"proxy_on_log":              words(1),
-	"proxy_on_delete":           words(1),
+// requiredExports are the callbacks the plugin needs (proxy-wasm ABI 0.2.1;
+// Envoy checks their signatures, proxyabi.Callbacks, at load).
+var requiredExports = []string{
+	"_initialize",
+	"proxy_on_memory_allocate",
+	"proxy_on_context_create",
+	"proxy_on_vm_start",
+	"proxy_on_configure",
+	"proxy_on_request_headers",
+	"proxy_on_response_headers",
+	"proxy_on_done",
+	"proxy_on_log",
+	"proxy_on_delete",
 }
 
 // forbiddenExports would make Envoy enter the VM for every body chunk or
@@ -119,50 +98,6 @@ var forbiddenExports = map[string]string{
 	"proxy_on_response_trailers": "remove the //go:wasmexport: Envoy would call into the VM for response trailers",
 	"proxy_on_request_metadata":  "remove the //go:wasmexport: Envoy would call into the VM for request metadata",
 	"proxy_on_response_metadata": "remove the //go:wasmexport: Envoy would call into the VM for response metadata",
-}
-
-// hostFunctions are the env.proxy_* functions Envoy provides to ABI 0.2.x
-// modules, with their signatures (proxy-wasm-cpp-host).
-var hostFunctions = map[string]sig{
-	"proxy_log":                          words(3, i32),
-	"proxy_get_log_level":                words(1, i32),
-	"proxy_get_status":                   words(3, i32),
-	"proxy_set_property":                 words(4, i32),
-	"proxy_get_property":                 words(4, i32),
-	"proxy_send_local_response":          words(8, i32),
-	"proxy_get_shared_data":              words(5, i32),
-	"proxy_set_shared_data":              words(5, i32),
-	"proxy_register_shared_queue":        words(3, i32),
-	"proxy_resolve_shared_queue":         words(5, i32),
-	"proxy_dequeue_shared_queue":         words(3, i32),
-	"proxy_enqueue_shared_queue":         words(3, i32),
-	"proxy_get_header_map_value":         words(5, i32),
-	"proxy_add_header_map_value":         words(5, i32),
-	"proxy_replace_header_map_value":     words(5, i32),
-	"proxy_remove_header_map_value":      words(3, i32),
-	"proxy_get_header_map_pairs":         words(3, i32),
-	"proxy_set_header_map_pairs":         words(3, i32),
-	"proxy_get_header_map_size":          words(2, i32),
-	"proxy_get_buffer_status":            words(3, i32),
-	"proxy_get_buffer_bytes":             words(5, i32),
-	"proxy_set_buffer_bytes":             words(5, i32),
-	"proxy_continue_stream":              words(1, i32),
-	"proxy_close_stream":                 words(1, i32),
-	"proxy_http_call":                    words(10, i32),
-	"proxy_grpc_call":                    words(12, i32),
-	"proxy_grpc_stream":                  words(9, i32),
-	"proxy_grpc_send":                    words(4, i32),
-	"proxy_grpc_cancel":                  words(1, i32),
-	"proxy_grpc_close":                   words(1, i32),
-	"proxy_set_tick_period_milliseconds": words(1, i32),
-	"proxy_get_current_time_nanoseconds": words(1, i32),
-	"proxy_define_metric":                words(4, i32),
-	"proxy_increment_metric":             {params: []wasm.ValueType{i32, i64}, results: []wasm.ValueType{i32}},
-	"proxy_record_metric":                {params: []wasm.ValueType{i32, i64}, results: []wasm.ValueType{i32}},
-	"proxy_get_metric":                   words(2, i32),
-	"proxy_set_effective_context":        words(1, i32),
-	"proxy_done":                         words(0, i32),
-	"proxy_call_foreign_function":        words(6, i32),
 }
 
 // emulatorLacks are host functions the SDK's wazero emulator
@@ -224,7 +159,7 @@ func (r *Report) checkExports(m *wasm.Module) {
 	for _, v := range abiVersions {
 		if e, ok := exports[v]; ok && e.Type == wasm.ExternTypeFunc {
 			r.ABI = v
-			r.checkExportSig(m, e, words(0))
+			r.checkExportSig(m, e, proxyabi.Words(0))
 			break
 		}
 	}
@@ -236,7 +171,7 @@ func (r *Report) checkExports(m *wasm.Module) {
 		r.problem("no \"memory\" export: the host cannot exchange data with the module; build with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared")
 	}
 
-	for _, name := range sortedKeys(requiredExports) {
+	for _, name := range slices.Sorted(slices.Values(requiredExports)) {
 		e, ok := exports[name]
 		switch {
 		case !ok && name == "_initialize":
@@ -246,7 +181,7 @@ func (r *Report) checkExports(m *wasm.Module) {
 		case e.Type != wasm.ExternTypeFunc:
 			r.problem("export " + name + " is not a function")
 		default:
-			r.checkExportSig(m, e, requiredExports[name])
+			r.checkExportSig(m, e, proxyabi.Callbacks[name])
 		}
 	}
 
@@ -256,7 +191,7 @@ func (r *Report) checkExports(m *wasm.Module) {
 		}
 	}
 	for _, e := range m.ExportSection {
-		_, req := requiredExports[e.Name]
+		req := slices.Contains(requiredExports, e.Name)
 		_, bad := forbiddenExports[e.Name]
 		if strings.HasPrefix(e.Name, "proxy_on_") && !req && !bad {
 			r.Notes = append(r.Notes, "extra callback export "+e.Name+" (not needed by the plugin; Envoy checks its signature at load)")
@@ -271,8 +206,8 @@ func (r *Report) checkExportSig(m *wasm.Module, e *wasm.Export, want sig) {
 		r.problem("export " + e.Name + ": cannot find its function type")
 		return
 	}
-	if !got.EqualsSignature(want.params, want.results) {
-		r.problem("export " + e.Name + " has signature " + sig{got.Params, got.Results}.String() + ", the ABI wants " + want.String() + ": Envoy refuses it (\"Bad function signature\"); fix the Go signature (uint32 for i32, int64/uint64 for i64)")
+	if !want.Equal(got.Params, got.Results) {
+		r.problem("export " + e.Name + " has signature " + sig{Params: got.Params, Results: got.Results}.String() + ", the ABI wants " + want.String() + ": Envoy refuses it (\"Bad function signature\"); fix the Go signature (uint32 for i32, int64/uint64 for i64)")
 	}
 }
 
@@ -325,7 +260,7 @@ func (r *Report) checkImports(m *wasm.Module) {
 				r.problem("import " + name + " is not among the WASI functions a module of this project may use (" + strings.Join(allowedWASI, ", ") + "): some package pulls in os or file APIs (fmt, log, encoding/json, os, ...); remove that import from the wasm build")
 			}
 		case envModule:
-			want, ok := hostFunctions[imp.Name]
+			want, ok := proxyabi.HostFunctions[imp.Name]
 			switch {
 			case !ok:
 				r.problem("import " + name + " is not a proxy-wasm host function Envoy provides: Envoy refuses the module (\"missing import\"); fix the //go:wasmimport name")
@@ -334,8 +269,8 @@ func (r *Report) checkImports(m *wasm.Module) {
 			}
 			if ok && int(imp.DescFunc) < len(m.TypeSection) {
 				got := m.TypeSection[imp.DescFunc]
-				if !got.EqualsSignature(want.params, want.results) {
-					r.problem("import " + name + " has signature " + sig{got.Params, got.Results}.String() + ", the host's is " + want.String() + ": Envoy refuses it (\"Bad function signature\"); fix the //go:wasmimport declaration")
+				if !want.Equal(got.Params, got.Results) {
+					r.problem("import " + name + " has signature " + sig{Params: got.Params, Results: got.Results}.String() + ", the host's is " + want.String() + ": Envoy refuses it (\"Bad function signature\"); fix the //go:wasmimport declaration")
 				}
 			}
 		default:

@@ -11,10 +11,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corswasm/corswasm/internal/proxyabi"
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
+)
+
+var (
+	words    = proxyabi.Words
+	i32, i64 = proxyabi.I32, proxyabi.I64
 )
 
 // module builds a module that imports and exports the given functions.
@@ -39,11 +45,11 @@ func (m module) encode() []byte {
 	w := &wasm.Module{}
 	typeOf := func(s sig) wasm.Index {
 		for i, t := range w.TypeSection {
-			if t.EqualsSignature(s.params, s.results) {
+			if t.EqualsSignature(s.Params, s.Results) {
 				return wasm.Index(i)
 			}
 		}
-		w.TypeSection = append(w.TypeSection, &wasm.FunctionType{Params: s.params, Results: s.results})
+		w.TypeSection = append(w.TypeSection, &wasm.FunctionType{Params: s.Params, Results: s.Results})
 		return wasm.Index(len(w.TypeSection) - 1)
 	}
 	for _, i := range m.imports {
@@ -52,7 +58,7 @@ func (m module) encode() []byte {
 	for _, e := range m.exports {
 		w.FunctionSection = append(w.FunctionSection, typeOf(e.sig))
 		body := []byte{}
-		for _, r := range e.sig.results {
+		for _, r := range e.sig.Results {
 			if r == i64 {
 				body = append(body, wasm.OpcodeI64Const, 0)
 			} else {
@@ -77,11 +83,11 @@ func good() module {
 		m.imports = append(m.imports, imp{wasiModule, n, words(1, i32)})
 	}
 	for _, n := range []string{"proxy_log", "proxy_get_header_map_pairs", "proxy_increment_metric"} {
-		m.imports = append(m.imports, imp{envModule, n, hostFunctions[n]})
+		m.imports = append(m.imports, imp{envModule, n, proxyabi.HostFunctions[n]})
 	}
 	m.exports = append(m.exports, exp{"proxy_abi_version_0_2_1", words(0)})
-	for _, n := range sortedKeys(requiredExports) {
-		m.exports = append(m.exports, exp{n, requiredExports[n]})
+	for _, n := range requiredExports {
+		m.exports = append(m.exports, exp{n, proxyabi.Callbacks[n]})
 	}
 	return m
 }
@@ -120,7 +126,7 @@ func TestCheck(t *testing.T) {
 		{name: "command module", mod: good().withExport("_start", words(0)), problem: "unwanted export _start"},
 		{name: "body callback", mod: good().withExport("proxy_on_request_body", words(3, i32)), problem: "unwanted export proxy_on_request_body"},
 		{name: "trailer callback", mod: good().withExport("proxy_on_response_trailers", words(2, i32)), problem: "unwanted export proxy_on_response_trailers"},
-		{name: "callback signature", mod: good().withExport("proxy_on_request_headers", sig{params: []wasm.ValueType{i32, i64, i32}, results: []wasm.ValueType{i32}}),
+		{name: "callback signature", mod: good().withExport("proxy_on_request_headers", sig{Params: []wasm.ValueType{i32, i64, i32}, Results: []wasm.ValueType{i32}}),
 			problem: "export proxy_on_request_headers has signature (i32, i64, i32) -> (i32)"},
 		{name: "allocator signature", mod: good().withExport("proxy_on_memory_allocate", words(1)), problem: "export proxy_on_memory_allocate has signature"},
 		{name: "os pulled in", mod: good().withImport(wasiModule, "fd_close", words(1, i32)), problem: "wasi_snapshot_preview1.fd_close is not among"},

@@ -5,8 +5,11 @@ package wasmhost
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+
+	"github.com/corswasm/corswasm/internal/proxyabi"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -27,58 +30,20 @@ var abiMarkers = []struct {
 	name    string
 	version abiVersion
 }{
-	{"proxy_abi_version_0_2_1", abi021},
-	{"proxy_abi_version_0_2_0", abi020},
-	{"proxy_abi_version_0_1_0", abi010},
+	{proxyabi.ABI021, abi021},
+	{proxyabi.ABI020, abi020},
+	{proxyabi.ABI010, abi010},
 }
 
-// sig is a function signature.
-type sig struct{ params, results []api.ValueType }
+// sig is a function signature, as the ABI's table (package proxyabi) writes it.
+type sig = proxyabi.Sig
 
-func (s sig) String() string {
-	return "(" + typeNames(s.params) + ") -> (" + typeNames(s.results) + ")"
-}
-
-func typeNames(ts []api.ValueType) string {
-	names := make([]string, len(ts))
-	for i, t := range ts {
-		names[i] = api.ValueTypeName(t)
-	}
-	return strings.Join(names, ", ")
-}
-
-func (s sig) matches(def api.FunctionDefinition) bool {
-	return slices.Equal(s.params, def.ParamTypes()) && slices.Equal(s.results, def.ResultTypes())
+func matches(s sig, def api.FunctionDefinition) bool {
+	return s.Equal(def.ParamTypes(), def.ResultTypes())
 }
 
 func defSig(def api.FunctionDefinition) sig {
-	return sig{def.ParamTypes(), def.ResultTypes()}
-}
-
-var (
-	i32 = api.ValueTypeI32
-	i64 = api.ValueTypeI64
-)
-
-// words is a signature of n i32 parameters and the given results.
-func words(n int, results ...api.ValueType) sig {
-	return sig{params: slices.Repeat([]api.ValueType{i32}, n), results: results}
-}
-
-// callbackSigs are the signatures of the callbacks the host calls, for ABI
-// 0.2.x (0.1.0's header callbacks lack the end-of-stream parameter).
-var callbackSigs = map[string]sig{
-	"_initialize":               words(0),
-	"malloc":                    words(1, i32),
-	"proxy_on_memory_allocate":  words(1, i32),
-	"proxy_on_context_create":   words(2),
-	"proxy_on_vm_start":         words(2, i32),
-	"proxy_on_configure":        words(2, i32),
-	"proxy_on_request_headers":  words(3, i32),
-	"proxy_on_response_headers": words(3, i32),
-	"proxy_on_done":             words(1, i32),
-	"proxy_on_log":              words(1),
-	"proxy_on_delete":           words(1),
+	return sig{Params: def.ParamTypes(), Results: def.ResultTypes()}
 }
 
 // checkModule checks a compiled module against what the host requires before
@@ -115,21 +80,16 @@ func checkModule(c wazero.CompiledModule, p Profile, provided map[string]sig) (a
 		problems = append(problems, `it exports no memory named "memory"`)
 	}
 
-	names := make([]string, 0, len(callbackSigs))
-	for name := range callbackSigs {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(proxyabi.Callbacks)) {
 		def, ok := exports[name]
 		if !ok {
 			continue
 		}
-		want := callbackSigs[name]
+		want := proxyabi.Callbacks[name]
 		if version == abi010 && (name == "proxy_on_request_headers" || name == "proxy_on_response_headers") {
-			want = words(2, i32)
+			want = proxyabi.HeaderCallbacks010
 		}
-		if !want.matches(def) {
+		if !matches(want, def) {
 			problems = append(problems, fmt.Sprintf("its export %s has the signature %s, the host calls it as %s (Envoy: \"Bad function signature\")", name, defSig(def), want))
 		}
 	}
@@ -148,7 +108,7 @@ func checkModule(c wazero.CompiledModule, p Profile, provided map[string]sig) (a
 		switch {
 		case !ok:
 			missing = append(missing, module+"."+name)
-		case !want.matches(def):
+		case !matches(want, def):
 			problems = append(problems, fmt.Sprintf("its import %s.%s has the signature %s, the host provides %s", module, name, defSig(def), want))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/corswasm/corswasm/internal/proxyabi"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -37,26 +38,26 @@ const (
 // stack and writes its status to stack[0].
 type proxyFunc struct {
 	name string
-	sig  sig
 	fn   func(vm *VM, m api.Memory, stack []uint64)
 }
 
-// proxyFuncs are the env functions the host provides, with the signatures
-// of proxy-wasm-cpp-host (ABI 0.2.1).
+// proxyFuncs are the env functions the host provides, a subset of
+// proxy-wasm-cpp-host's; their signatures are the ABI table's
+// (proxyabi.HostFunctions).
 var proxyFuncs = []proxyFunc{
-	{"proxy_log", words(3, i32), (*VM).proxyLog},
-	{"proxy_get_log_level", words(1, i32), (*VM).proxyGetLogLevel},
-	{"proxy_get_buffer_bytes", words(5, i32), (*VM).proxyGetBufferBytes},
-	{"proxy_get_header_map_value", words(5, i32), (*VM).proxyGetHeaderMapValue},
-	{"proxy_add_header_map_value", words(5, i32), (*VM).proxyAddHeaderMapValue},
-	{"proxy_replace_header_map_value", words(5, i32), (*VM).proxyReplaceHeaderMapValue},
-	{"proxy_remove_header_map_value", words(3, i32), (*VM).proxyRemoveHeaderMapValue},
-	{"proxy_get_header_map_pairs", words(3, i32), (*VM).proxyGetHeaderMapPairs},
-	{"proxy_set_header_map_pairs", words(3, i32), (*VM).proxySetHeaderMapPairs},
-	{"proxy_send_local_response", words(8, i32), (*VM).proxySendLocalResponse},
-	{"proxy_get_property", words(4, i32), (*VM).proxyGetProperty},
-	{"proxy_define_metric", words(4, i32), (*VM).proxyDefineMetric},
-	{"proxy_increment_metric", sig{[]api.ValueType{i32, i64}, []api.ValueType{i32}}, (*VM).proxyIncrementMetric},
+	{"proxy_log", (*VM).proxyLog},
+	{"proxy_get_log_level", (*VM).proxyGetLogLevel},
+	{"proxy_get_buffer_bytes", (*VM).proxyGetBufferBytes},
+	{"proxy_get_header_map_value", (*VM).proxyGetHeaderMapValue},
+	{"proxy_add_header_map_value", (*VM).proxyAddHeaderMapValue},
+	{"proxy_replace_header_map_value", (*VM).proxyReplaceHeaderMapValue},
+	{"proxy_remove_header_map_value", (*VM).proxyRemoveHeaderMapValue},
+	{"proxy_get_header_map_pairs", (*VM).proxyGetHeaderMapPairs},
+	{"proxy_set_header_map_pairs", (*VM).proxySetHeaderMapPairs},
+	{"proxy_send_local_response", (*VM).proxySendLocalResponse},
+	{"proxy_get_property", (*VM).proxyGetProperty},
+	{"proxy_define_metric", (*VM).proxyDefineMetric},
+	{"proxy_increment_metric", (*VM).proxyIncrementMetric},
 }
 
 // hostModules builds the env and wasi_snapshot_preview1 host modules of the
@@ -68,6 +69,10 @@ func (vm *VM) hostModules(ctx context.Context) (env, wasi wazero.HostModuleBuild
 	for _, f := range proxyFuncs {
 		idx := vm.register(f.name)
 		fn, name := f.fn, f.name
+		sig, ok := proxyabi.HostFunctions[name]
+		if !ok {
+			return nil, nil, nil, fmt.Errorf("wasmhost: %s is not a proxy-wasm host function", name)
+		}
 		env.NewFunctionBuilder().
 			WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, stack []uint64) {
 				vm.enter(idx)
@@ -75,9 +80,9 @@ func (vm *VM) hostModules(ctx context.Context) (env, wasi wazero.HostModuleBuild
 					return
 				}
 				fn(vm, m.Memory(), stack)
-			}), f.sig.params, f.sig.results).
+			}), sig.Params, sig.Results).
 			Export(f.name)
-		provided[f.name] = f.sig
+		provided[f.name] = sig
 	}
 
 	// The WASI functions are wazero's, wrapped so the host can restrict and

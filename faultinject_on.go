@@ -2,8 +2,9 @@
 
 // This file exists only in test builds (-tags corswasm_faultinject): it lets
 // the failure-mode tests (package hardening) force a panic inside a
-// callback. The release build (make build) does not contain it; the tests
-// check that the shipped module has no trace of it.
+// callback. The release build (make build) compiles faultinject_off.go
+// instead; the tests check that the shipped module has no trace of this
+// file.
 
 package main
 
@@ -33,12 +34,10 @@ const faultHeader = "x-corswasm-fault"
 // panicPrefix starts the value of every injected panic.
 const panicPrefix = "corswasm: injected fault: "
 
-// init wraps the plugin that main.go's init registered. Package main's init
-// functions run in file name order (the go command passes files sorted), so
-// this one runs after main.go's.
-func init() {
-	inner := newRoot
-	abi.SetPlugin(func(id uint32) abi.Root { return faultRoot{inner(id)} })
+// withFaults wraps the plugin's root factory so that its streams inject the
+// faults faultHeader asks for. main.go's init registers what it returns.
+func withFaults(newRoot func(uint32) abi.Root) func(uint32) abi.Root {
+	return func(id uint32) abi.Root { return faultRoot{newRoot(id)} }
 }
 
 // faultRoot is the plugin's root context with fault-injecting streams.
