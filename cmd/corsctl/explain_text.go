@@ -116,37 +116,53 @@ func (x *explanation) writePolicy(w io.Writer) {
 		tried = " (" + triedText(e.Tried[:len(e.Tried)-1]) + ")"
 	}
 	fmt.Fprintf(w, "Policy: %s%s\n", p.Name, tried)
-	row := func(name, value string) {
-		if value != "" {
-			fmt.Fprintf(w, "  %-20s %s\n", name, value)
+	for _, f := range policyFields {
+		if v := policySetting(p, f); v != "" {
+			fmt.Fprintf(w, "  %-20s %s\n", f, v)
 		}
 	}
-	var match []string
-	for _, m := range []struct {
-		name   string
-		values []string
-	}{{"hosts", p.Hosts}, {"pathPrefixes", p.PathPrefixes}, {"routeNames", p.RouteNames}} {
-		if len(m.values) > 0 {
-			match = append(match, m.name+" "+strings.Join(m.values, ", "))
+}
+
+// policySetting is one field of the policy as explain prints it: the
+// values the plugin compiled, not the text written. "" leaves it out.
+func policySetting(p filter.PolicyInfo, field string) string {
+	switch field {
+	case "match":
+		byField := map[string][]string{"hosts": p.Hosts, "pathPrefixes": p.PathPrefixes, "routeNames": p.RouteNames}
+		var match []string
+		for _, f := range matchFields {
+			if values := byField[f]; len(values) > 0 {
+				match = append(match, f+" "+strings.Join(values, ", "))
+			}
 		}
+		return strings.Join(match, "; ")
+	case "allowOrigins":
+		if p.AnyOrigin {
+			return "* (any origin)"
+		}
+		return strings.Join(p.Origins, ", ")
+	case "allowOriginRegexes":
+		return strings.Join(p.Regexes, ", ")
+	case "allowMethods":
+		return p.AllowMethods
+	case "allowHeaders":
+		return p.AllowHeaders
+	case "exposeHeaders":
+		return p.ExposeHeaders
+	case "allowCredentials":
+		return fmt.Sprint(p.Credentials)
+	case "maxAge":
+		return p.MaxAge
+	case "allowPrivateNetwork":
+		if p.PrivateNetwork {
+			return "true"
+		}
+	case "preflightStatus":
+		return fmt.Sprint(p.PreflightStatus)
+	case "unmatchedPreflights":
+		return p.UnmatchedPreflights
 	}
-	row("match", strings.Join(match, "; "))
-	origins := strings.Join(p.Origins, ", ")
-	if p.AnyOrigin {
-		origins = "* (any origin)"
-	}
-	row("allowOrigins", origins)
-	row("allowOriginRegexes", strings.Join(p.Regexes, ", "))
-	row("allowMethods", p.AllowMethods)
-	row("allowHeaders", p.AllowHeaders)
-	row("exposeHeaders", p.ExposeHeaders)
-	row("allowCredentials", fmt.Sprint(p.Credentials))
-	row("maxAge", p.MaxAge)
-	if p.PrivateNetwork {
-		row("allowPrivateNetwork", "true")
-	}
-	row("preflightStatus", fmt.Sprint(p.PreflightStatus))
-	row("unmatchedPreflights", p.UnmatchedPreflights)
+	return ""
 }
 
 // title upper-cases the first letter of s.

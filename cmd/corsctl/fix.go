@@ -246,17 +246,14 @@ func describeChanges(a, b doc) []string {
 			out = append(out, policyChanges("policies["+strconv.Itoa(i)+"].", opd, npd)...)
 			continue
 		}
-		out = append(out, "policies: add "+orderedJSON(npd))
+		out = append(out, "policies: add "+configJSON(npd, false))
 	}
 	return out
 }
 
-var policyFieldOrder = []string{"match", "allowOrigins", "allowOriginRegexes", "allowMethods", "allowHeaders",
-	"exposeHeaders", "allowCredentials", "maxAge", "allowPrivateNetwork", "preflightStatus", "unmatchedPreflights"}
-
 func policyChanges(prefix string, a, b doc) []string {
 	var out []string
-	for _, f := range policyFieldOrder {
+	for _, f := range policyFields {
 		av, bv := a[f], b[f]
 		if fmt.Sprint(av) == fmt.Sprint(bv) {
 			continue
@@ -288,31 +285,4 @@ func policyChanges(prefix string, a, b doc) []string {
 		}
 	}
 	return out
-}
-
-// orderedJSON writes an object on one line with its keys in the order the
-// README documents them.
-func orderedJSON(m map[string]any) string {
-	var keys []string
-	for _, k := range append(append([]string{}, policyFieldOrder...), "hosts", "pathPrefixes", "routeNames") {
-		if _, ok := m[k]; ok {
-			keys = append(keys, k)
-		}
-	}
-	var b strings.Builder
-	b.WriteString("{")
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.Write(mustJSON(k))
-		b.WriteString(": ")
-		if sub, ok := m[k].(map[string]any); ok {
-			b.WriteString(orderedJSON(sub))
-		} else {
-			b.Write(bytes.ReplaceAll(mustJSON(m[k]), []byte(`","`), []byte(`", "`)))
-		}
-	}
-	b.WriteString("}")
-	return b.String()
 }

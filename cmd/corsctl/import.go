@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/corswasm/corswasm/filter"
 	"github.com/corswasm/corswasm/internal/originre"
@@ -60,43 +55,6 @@ type corsSpec struct {
 	notes            []string // what does not translate, found while reading
 	where            string   // where the spec is written
 	originsWhere     string   // after merge: where the origins come from
-}
-
-// merge takes each field from the first spec that sets it, as Envoy's CORS
-// filter does over the route's, virtual host's and route configuration's
-// policies; enabled comes from the most specific policy.
-func merge(specs ...*corsSpec) *corsSpec {
-	var out corsSpec
-	first := true
-	for _, s := range specs {
-		if s == nil {
-			continue
-		}
-		if first {
-			out.enabled, first = s.enabled, false
-		}
-		if out.origins == nil {
-			out.origins, out.originsWhere = s.origins, s.where
-		}
-		for _, f := range []struct{ dst, src *[]string }{{&out.methods, &s.methods}, {&out.headers, &s.headers}, {&out.expose, &s.expose}} {
-			if *f.dst == nil {
-				*f.dst = *f.src
-			}
-		}
-		if out.maxAge == nil {
-			out.maxAge = s.maxAge
-		}
-		for _, f := range []struct{ dst, src **bool }{{&out.credentials, &s.credentials}, {&out.privateNetwork, &s.privateNetwork}, {&out.forwardUnmatched, &s.forwardUnmatched}} {
-			if *f.dst == nil {
-				*f.dst = *f.src
-			}
-		}
-		out.notes = append(out.notes, s.notes...)
-	}
-	if first {
-		return nil
-	}
-	return &out
 }
 
 // policyOut is one policy of the plugin's configuration.
@@ -334,151 +292,11 @@ func problemText(err error) string {
 	return err.Error()
 }
 
-// Istio.
-
-func (im *importer) virtualService(file string, vs map[string]any) {
-	name := metaName(vs)
-	meta, _ := vs["metadata"].(map[string]any)
-	ns, _ := meta["namespace"].(string)
-	if ns == "" {
-		ns = "default"
-	}
-	spec, _ := vs["spec"].(map[string]any)
-	base := fmt.Sprintf("%s: VirtualService %s", file, name)
-	hosts := im.istioHosts(asList(spec["hosts"]), ns, base)
-	var noCORS []pathSet // earlier routes without corsPolicy
-	for i, r := range asList(spec["http"]) {
-		route, _ := r.(map[string]any)
-		routeName, _ := route["name"].(string)
-		where := fmt.Sprintf("%s http[%d]", base, i)
-		if routeName != "" {
-			where += fmt.Sprintf(" (%q)", routeName)
-		}
-		cp, ok := route["corsPolicy"].(map[string]any)
-		if !ok {
-			noCORS = append(noCORS, istioPathSet(fmt.Sprintf("http[%d]", i), asList(route["match"])))
-			continue
-		}
-		p := im.translate(istioCORS(cp, where), where)
-		if p == nil {
-			continue
-		}
-		p.hosts = hosts
-		matches := asList(route["match"])
-		if routeName != "" {
-			// Istio names the Envoy route after the http route and its match.
-			for _, mm := range matches {
-				m, _ := mm.(map[string]any)
-				n := routeName
-				if mn, _ := m["name"].(string); mn != "" {
-					n += "." + mn
-				}
-				p.routeNames = appendNew(p.routeNames, n)
-			}
-			if len(matches) == 0 {
-				p.routeNames = []string{routeName}
-			}
-		} else if !im.istioPaths(p, matches, where) {
-			continue
-		}
-		if over := overlapping(noCORS, p); len(over) > 0 {
-			im.warn(where, "%s before it %s no corsPolicy, but this policy, matched by path, covers %s requests too where the paths overlap. Name this route (http[].name) and import again to match it by route name",
-				andList(over), plural(over, "has", "have"), plural(over, "its", "their"))
-		}
-		im.add(p)
-	}
-}
-
-// istioHosts turns VirtualService hosts into match hosts.
-func (im *importer) istioHosts(list []any, ns, where string) []string {
-	var out []string
-	for _, h := range list {
-		host, _ := h.(string)
-		host = strings.ToLower(host)
-		switch {
-		case host == "*" || host == "":
-			return nil // every host
-		case strings.HasPrefix(host, "*.") || strings.Contains(host, "."):
-			out = appendNew(out, host)
-		default:
-			// A short name: clients may use it or any qualified form.
-			expanded := []string{host, host + "." + ns, host + "." + ns + ".svc", host + "." + ns + ".svc.cluster.local"}
-			im.warn(where, "short host name %q matched as %s (cluster domain cluster.local assumed)", host, strings.Join(expanded, ", "))
-			for _, x := range expanded {
-				out = appendNew(out, x)
-			}
-		}
-	}
-	return out
-}
-
-// istioPaths sets the path prefixes of an unnamed route's policy; false
-// when the route cannot be matched.
-func (im *importer) istioPaths(p *policyOut, matches []any, where string) bool {
-	if len(matches) == 0 {
-		return true // a catch-all route
-	}
-	var prefixes []string
-	everyPath, regex := false, false
-	for _, mm := range matches {
-		m, _ := mm.(map[string]any)
-		uri, _ := m["uri"].(map[string]any)
-		var others []string
-		for k := range m {
-			if k != "uri" && k != "name" {
-				others = append(others, k)
-			}
-		}
-		sort.Strings(others)
-		if len(others) > 0 {
-			im.warn(where, "the plugin matches on hosts, path prefixes and route names only: %s ignored, so the policy applies whatever they hold", strings.Join(others, ", "))
-		}
-		switch {
-		case uri == nil:
-			everyPath = true
-		case uri["prefix"] != nil:
-			prefixes = appendNew(prefixes, fmt.Sprint(uri["prefix"]))
-		case uri["exact"] != nil:
-			im.warn(where, "exact path %q matched as a prefix: the policy also applies below it", uri["exact"])
-			prefixes = appendNew(prefixes, fmt.Sprint(uri["exact"]))
-		case uri["regex"] != nil:
-			regex = true
-			im.warn(where, "path regex %q cannot be matched by the plugin", uri["regex"])
-		}
-	}
-	switch {
-	case everyPath:
-	case len(prefixes) == 0 && regex:
-		im.warn(where, "left out: the route has no name and no path prefix to match it by; give it a name (http[].name) and import again")
-		return false
-	default:
-		p.paths = prefixes
-	}
-	return true
-}
-
 // pathSet is the paths an earlier route matches, for overlap warnings.
 type pathSet struct {
 	name     string
 	prefixes []string
 	all      bool // every path, or paths the plugin cannot tell
-}
-
-func istioPathSet(name string, matches []any) pathSet {
-	ps := pathSet{name: name, all: len(matches) == 0}
-	for _, mm := range matches {
-		m, _ := mm.(map[string]any)
-		uri, _ := m["uri"].(map[string]any)
-		switch {
-		case uri["prefix"] != nil:
-			ps.prefixes = append(ps.prefixes, fmt.Sprint(uri["prefix"]))
-		case uri["exact"] != nil:
-			ps.prefixes = append(ps.prefixes, fmt.Sprint(uri["exact"]))
-		default:
-			ps.all = true
-		}
-	}
-	return ps
 }
 
 // overlapping names the earlier routes whose requests a policy matched by
@@ -502,60 +320,6 @@ func overlapping(earlier []pathSet, p *policyOut) []string {
 	return out
 }
 
-func istioCORS(cp map[string]any, where string) *corsSpec {
-	s := &corsSpec{where: where}
-	for _, o := range asList(cp["allowOrigins"]) {
-		m, _ := o.(map[string]any)
-		for _, kind := range []string{"exact", "prefix", "regex"} {
-			if v, ok := m[kind].(string); ok {
-				s.origins = append(s.origins, stringMatcher{kind: kind, value: v})
-			}
-		}
-	}
-	for _, o := range asList(cp["allowOrigin"]) { // deprecated: exact strings
-		if v, ok := o.(string); ok {
-			s.origins = append(s.origins, stringMatcher{kind: "exact", value: v})
-		}
-	}
-	s.methods = strings2(cp["allowMethods"])
-	s.headers = strings2(cp["allowHeaders"])
-	s.expose = strings2(cp["exposeHeaders"])
-	if v, ok := cp["maxAge"].(string); ok {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			s.notes = append(s.notes, fmt.Sprintf("maxAge %q is not a duration: left out", v))
-		} else {
-			secs := strconv.Itoa(int(d.Seconds()))
-			if d%time.Second != 0 {
-				s.notes = append(s.notes, fmt.Sprintf("maxAge %q rounded down to %s seconds", v, secs))
-			}
-			s.maxAge = &secs
-		}
-	}
-	s.credentials = boolField(cp["allowCredentials"])
-	switch u, _ := cp["unmatchedPreflights"].(string); u {
-	case "FORWARD":
-		s.forwardUnmatched = ptr(true)
-	case "IGNORE":
-		s.forwardUnmatched = ptr(false)
-	}
-	return s
-}
-
-func strings2(v any) []string {
-	list := asList(v)
-	if list == nil {
-		return nil
-	}
-	out := []string{}
-	for _, x := range list {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func ptr[T any](v T) *T { return &v }
 
 // boolField reads a bool or a BoolValue ({"value": true}).
@@ -570,412 +334,71 @@ func boolField(v any) *bool {
 	return nil
 }
 
-// Envoy.
-
-const (
-	corsPolicyType   = "envoy.extensions.filters.http.cors.v3.CorsPolicy"
-	corsFilterType   = "envoy.extensions.filters.http.cors.v3.Cors"
-	filterConfigType = "envoy.config.route.v3.FilterConfig"
-)
-
-// envoy finds route configurations anywhere in an Envoy document.
-func (im *importer) envoy(file string, d map[string]any) {
-	noFilter := map[string]bool{} // route configurations inline in an HCM without the CORS filter
-	walk(d, "", func(path string, m map[string]any) {
-		if rc, ok := field(m, "route_config").(map[string]any); ok && field(m, "http_filters") != nil {
-			has := false
-			for _, f := range asList(field(m, "http_filters")) {
-				fm, _ := f.(map[string]any)
-				tc, _ := field(fm, "typed_config").(map[string]any)
-				if fm["name"] == "envoy.filters.http.cors" || typeName(tc["@type"]) == corsFilterType {
-					has = true
-				}
-			}
-			if !has {
-				noFilter[fmt.Sprintf("%p", rc)] = true
-			}
-		}
-		if field(m, "virtual_hosts") != nil {
-			im.routeConfiguration(file, m, noFilter[fmt.Sprintf("%p", m)])
-		}
-	})
-}
-
-func (im *importer) routeConfiguration(file string, rc map[string]any, noFilter bool) {
-	rcName, _ := rc["name"].(string)
-	base := fmt.Sprintf("%s: route_config %q", file, rcName)
-	rcSpec := typedCORS(rc, base)
-	var vhosts []map[string]any
-	for _, v := range asList(field(rc, "virtual_hosts")) {
-		if m, ok := v.(map[string]any); ok {
-			vhosts = append(vhosts, m)
-		}
-	}
-	// Envoy picks a virtual host by its most specific domain; the plugin
-	// tries policies in order, so the more specific go first.
-	sort.SliceStable(vhosts, func(i, j int) bool { return domainRank(vhosts[i]) < domainRank(vhosts[j]) })
-	warned := false
-	for _, vh := range vhosts {
-		vhName, _ := vh["name"].(string)
-		vbase := fmt.Sprintf("%s virtual host %q", base, vhName)
-		hosts, ok := im.envoyDomains(vh, vbase)
-		if !ok {
-			continue
-		}
-		vhTyped, vhLegacy := typedCORS(vh, vbase), legacyCORS(field(vh, "cors"), vbase)
-		var inherit []pathSet // earlier routes that take the virtual host's policy
-		for j, r := range asList(vh["routes"]) {
-			route, _ := r.(map[string]any)
-			routeName, _ := route["name"].(string)
-			where := fmt.Sprintf("%s route[%d]", vbase, j)
-			if routeName != "" {
-				where += fmt.Sprintf(" (%q)", routeName)
-			}
-			action, _ := route["route"].(map[string]any)
-			rTyped, rLegacy := typedCORS(route, where), legacyCORS(field(action, "cors"), where)
-			if rTyped == nil && rLegacy != nil && (vhTyped != nil || rcSpec != nil) {
-				im.warn(where, "Envoy ignores its cors field, since typed_per_filter_config CORS policies apply here: left out")
-				rLegacy = nil
-			}
-			if rTyped == nil && rLegacy == nil {
-				// The virtual host's policy covers it, as in Envoy.
-				inherit = append(inherit, envoyPathSet(fmt.Sprintf("route[%d]", j), route))
-				continue
-			}
-			spec := effective([]*corsSpec{rTyped, vhTyped, rcSpec}, []*corsSpec{rLegacy, vhLegacy})
-			if spec == nil {
-				continue
-			}
-			if noFilter && !warned {
-				im.warn(base, "its HTTP connection manager has no CORS filter (envoy.filters.http.cors), so Envoy ignored these policies; the plugin will apply them")
-				warned = true
-			}
-			p := im.translate(spec, where)
-			if p == nil {
-				continue
-			}
-			p.hosts = hosts
-			if routeName != "" {
-				p.routeNames = []string{routeName}
-			} else if !im.envoyRouteMatch(p, route, where) {
-				continue
-			}
-			if over := overlapping(inherit, p); len(over) > 0 {
-				im.warn(where, "%s before it %s the virtual host's policy in Envoy, but this policy, matched by path, covers %s requests too where the paths overlap. Name this route and import again to match it by route name",
-					andList(over), plural(over, "takes", "take"), plural(over, "its", "their"))
-			}
-			im.add(p)
-		}
-		spec := effective([]*corsSpec{vhTyped, rcSpec}, []*corsSpec{vhLegacy})
-		if spec == nil {
-			continue
-		}
-		if noFilter && !warned {
-			im.warn(base, "its HTTP connection manager has no CORS filter (envoy.filters.http.cors), so Envoy ignored these policies; the plugin will apply them")
-			warned = true
-		}
-		if p := im.translate(spec, vbase); p != nil {
-			p.hosts = hosts
-			im.add(p)
-		}
-	}
-}
-
-func envoyPathSet(name string, route map[string]any) pathSet {
-	m, _ := route["match"].(map[string]any)
-	for _, k := range []string{"prefix", "path", "path_separated_prefix"} {
-		if v := field(m, k); v != nil {
-			return pathSet{name: name, prefixes: []string{fmt.Sprint(v)}}
-		}
-	}
-	return pathSet{name: name, all: true}
-}
-
-// effective is the policy Envoy applies: the typed per-filter policies
-// merged if there is any, else the legacy cors fields merged.
-func effective(typed, legacy []*corsSpec) *corsSpec {
-	if s := merge(typed...); s != nil {
-		return s
-	}
-	return merge(legacy...)
-}
-
-// domainRank orders virtual hosts as Envoy prefers them: exact domains,
-// then suffix wildcards, then prefix wildcards, then "*".
-func domainRank(vh map[string]any) int {
-	rank := 0
-	for _, d := range asList(vh["domains"]) {
-		s, _ := d.(string)
-		switch {
-		case s == "*":
-			rank = max(rank, 3)
-		case strings.HasSuffix(s, "*"):
-			rank = max(rank, 2)
-		case strings.HasPrefix(s, "*"):
-			rank = max(rank, 1)
-		}
-	}
-	return rank
-}
-
-// envoyDomains turns a virtual host's domains into match hosts; false
-// when none translates (the policy would cover every host).
-func (im *importer) envoyDomains(vh map[string]any, where string) ([]string, bool) {
-	var out []string
-	for _, d := range asList(vh["domains"]) {
-		s, _ := d.(string)
-		s = strings.ToLower(s)
-		if s == "*" {
-			return nil, true
-		}
-		host := s
-		if h := hostOnly(s); h != s {
-			im.warn(where, "domain %q: the plugin matches hosts whatever the port", s)
-			host = h
-		}
-		switch {
-		case strings.HasPrefix(host, "*."):
-		case strings.Contains(host, "*"):
-			im.warn(where, "domain %q cannot be matched by the plugin (only \"*.\" wildcards can): left out of the policy's hosts", s)
-			continue
-		}
-		out = appendNew(out, host)
-	}
-	if len(out) == 0 {
-		im.warn(where, "none of its domains can be matched by the plugin: its policies are left out")
-		return nil, false
-	}
-	return out, true
-}
-
-// envoyRouteMatch sets the path prefixes of an unnamed route's policy;
-// false when the route cannot be matched.
-func (im *importer) envoyRouteMatch(p *policyOut, route map[string]any, where string) bool {
-	m, _ := route["match"].(map[string]any)
-	var others []string
-	for k := range m {
-		switch k {
-		case "prefix", "path", "path_separated_prefix", "pathSeparatedPrefix", "safe_regex", "safeRegex", "case_sensitive", "caseSensitive":
-		default:
-			others = append(others, k)
-		}
-	}
-	sort.Strings(others)
-	if len(others) > 0 {
-		im.warn(where, "the plugin matches on hosts, path prefixes and route names only: %s ignored, so the policy applies whatever they hold", strings.Join(others, ", "))
-	}
-	if cs := boolField(field(m, "case_sensitive")); cs != nil && !*cs {
-		im.warn(where, "case-insensitive path match: the plugin compares path prefixes exactly")
-	}
-	switch {
-	case m["prefix"] != nil:
-		if prefix := fmt.Sprint(m["prefix"]); prefix != "/" && prefix != "" {
-			p.paths = []string{prefix}
-		}
-	case field(m, "path_separated_prefix") != nil:
-		p.paths = []string{fmt.Sprint(field(m, "path_separated_prefix"))}
-	case m["path"] != nil:
-		im.warn(where, "exact path %q matched as a prefix: the policy also applies below it", m["path"])
-		p.paths = []string{fmt.Sprint(m["path"])}
-	default:
-		im.warn(where, "left out: the route has no name and its path match cannot be expressed by the plugin, so the virtual host's policy, if any, covers its requests instead; give the route a name and import again")
-		return false
-	}
-	return true
-}
-
-// typedCORS reads a CorsPolicy from an object's typed_per_filter_config.
-func typedCORS(m map[string]any, where string) *corsSpec {
-	tpfc, _ := field(m, "typed_per_filter_config").(map[string]any)
-	keys := make([]string, 0, len(tpfc))
-	for k := range tpfc {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v, _ := tpfc[k].(map[string]any)
-		disabled := false
-		if typeName(v["@type"]) == filterConfigType {
-			disabled, _ = v["disabled"].(bool)
-			v, _ = v["config"].(map[string]any)
-		}
-		if typeName(v["@type"]) != corsPolicyType {
-			continue
-		}
-		s := envoyCORS(v, where)
-		if disabled {
-			s.enabled = ptr(false)
-		}
-		return s
-	}
-	return nil
-}
-
-// legacyCORS reads the deprecated cors field of a route or virtual host.
-func legacyCORS(v any, where string) *corsSpec {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil
-	}
-	return envoyCORS(m, where)
-}
-
-func envoyCORS(m map[string]any, where string) *corsSpec {
-	s := &corsSpec{where: where}
-	for _, o := range asList(field(m, "allow_origin_string_match")) {
-		sm, _ := o.(map[string]any)
-		ic, _ := field(sm, "ignore_case").(bool)
-		for _, kind := range []string{"exact", "prefix", "suffix", "contains"} {
-			if v, ok := sm[kind].(string); ok {
-				s.origins = append(s.origins, stringMatcher{kind: kind, value: v, ignoreCase: ic})
-			}
-		}
-		if re, ok := field(sm, "safe_regex").(map[string]any); ok {
-			v, _ := re["regex"].(string)
-			s.origins = append(s.origins, stringMatcher{kind: "regex", value: v})
-		}
-	}
-	for _, o := range asList(field(m, "allow_origin")) { // removed from Envoy long ago
-		if v, ok := o.(string); ok {
-			s.origins = append(s.origins, stringMatcher{kind: "exact", value: v})
-		}
-	}
-	for _, o := range asList(field(m, "allow_origin_regex")) {
-		if v, ok := o.(string); ok {
-			s.origins = append(s.origins, stringMatcher{kind: "regex", value: v})
-		}
-	}
-	s.methods = commaList(field(m, "allow_methods"))
-	s.headers = commaList(field(m, "allow_headers"))
-	s.expose = commaList(field(m, "expose_headers"))
-	if v, ok := field(m, "max_age").(string); ok && v != "" {
-		s.maxAge = &v
-	}
-	s.credentials = boolField(field(m, "allow_credentials"))
-	s.privateNetwork = boolField(field(m, "allow_private_network_access"))
-	s.forwardUnmatched = boolField(field(m, "forward_not_matching_preflights"))
-	if fe, ok := field(m, "filter_enabled").(map[string]any); ok {
-		dv, _ := field(fe, "default_value").(map[string]any)
-		n, _ := dv["numerator"].(float64)
-		denominator, _ := dv["denominator"].(string)
-		switch {
-		case n == 0:
-			s.enabled = ptr(false)
-		case denominator == "" || denominator == "HUNDRED" && n < 100 || denominator != "HUNDRED":
-			s.notes = append(s.notes, "filter_enabled applies the policy to a fraction of requests; the plugin applies it to all")
-		}
-		if key, _ := field(fe, "runtime_key").(string); key != "" {
-			s.notes = append(s.notes, fmt.Sprintf("filter_enabled runtime key %q has no equivalent in the plugin", key))
-		}
-	}
-	if field(m, "shadow_enabled") != nil {
-		s.notes = append(s.notes, `shadow_enabled does not translate per policy: the plugin's "mode": "report" evaluates without enforcing, for the whole configuration`)
-	}
-	return s
-}
-
-// commaList reads an Envoy comma-separated header or method list; nil when unset.
-func commaList(v any) []string {
-	s, ok := v.(string)
-	if !ok || strings.TrimSpace(s) == "" {
-		return nil
-	}
-	var out []string
-	for _, x := range strings.Split(s, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// Output.
-
-// render writes the configuration as JSON in the README's field order,
-// lists on one line.
+// render writes the configuration in the README's layout.
 func (im *importer) render() []byte {
-	var b bytes.Buffer
-	b.WriteString("{\n")
-	var members [][2]string
+	return []byte(configJSON(im.config(), true) + "\n")
+}
+
+// config is the translated configuration: the default policy's fields at
+// the top level, then the other policies.
+func (im *importer) config() doc {
+	top := doc{}
 	if im.def != nil {
-		members = append(members, policyMembers(im.def)...)
+		top = im.def.doc()
 	}
 	if len(im.policies) > 0 {
-		var pb bytes.Buffer
-		pb.WriteString("[\n")
-		for i, p := range im.policies {
-			pb.WriteString("    {\n")
-			fields := append([][2]string{{"match", matchJSON(p)}}, policyMembers(p)...)
-			writeMembers(&pb, fields, "      ")
-			pb.WriteString("    }")
-			if i < len(im.policies)-1 {
-				pb.WriteString(",")
-			}
-			pb.WriteString("\n")
+		var list []any
+		for _, p := range im.policies {
+			list = append(list, p.doc())
 		}
-		pb.WriteString("  ]")
-		members = append(members, [2]string{"policies", pb.String()})
+		top["policies"] = list
 	}
-	writeMembers(&b, members, "  ")
-	b.WriteString("}\n")
-	return b.Bytes()
+	return top
 }
 
-func writeMembers(w io.Writer, members [][2]string, indent string) {
-	for i, m := range members {
-		fmt.Fprintf(w, "%s%s: %s", indent, mustJSON(m[0]), m[1])
-		if i < len(members)-1 {
-			fmt.Fprint(w, ",")
-		}
-		fmt.Fprintln(w)
+// doc is the policy as the plugin reads it, its match included when it
+// has one; unset fields are left out.
+func (p *policyOut) doc() doc {
+	d := doc{}
+	if p.hasMatch() {
+		m := doc{}
+		setList(m, "hosts", p.hosts)
+		setList(m, "pathPrefixes", p.paths)
+		setList(m, "routeNames", p.routeNames)
+		d["match"] = m
 	}
-}
-
-func matchJSON(p *policyOut) string {
-	var parts []string
-	for _, f := range []struct {
-		name   string
-		values []string
-	}{{"hosts", p.hosts}, {"pathPrefixes", p.paths}, {"routeNames", p.routeNames}} {
-		if len(f.values) > 0 {
-			parts = append(parts, fmt.Sprintf("%s: %s", mustJSON(f.name), listJSON(f.values)))
-		}
-	}
-	return "{" + strings.Join(parts, ", ") + "}"
-}
-
-func policyMembers(p *policyOut) [][2]string {
-	var out [][2]string
-	list := func(name string, v []string) {
-		if len(v) > 0 {
-			out = append(out, [2]string{name, listJSON(v)})
-		}
-	}
-	list("allowOrigins", p.origins)
-	list("allowOriginRegexes", p.regexes)
-	list("allowMethods", p.methods)
-	list("allowHeaders", p.headers)
-	list("exposeHeaders", p.expose)
+	setList(d, "allowOrigins", p.origins)
+	setList(d, "allowOriginRegexes", p.regexes)
+	setList(d, "allowMethods", p.methods)
+	setList(d, "allowHeaders", p.headers)
+	setList(d, "exposeHeaders", p.expose)
 	if p.credentials {
-		out = append(out, [2]string{"allowCredentials", "true"})
+		d["allowCredentials"] = true
 	}
 	if p.maxAge != nil {
-		out = append(out, [2]string{"maxAge", strconv.Itoa(*p.maxAge)})
+		d["maxAge"] = *p.maxAge
 	}
 	if p.privateNetwork {
-		out = append(out, [2]string{"allowPrivateNetwork", "true"})
+		d["allowPrivateNetwork"] = true
 	}
 	if p.unmatched != "" {
-		out = append(out, [2]string{"unmatchedPreflights", string(mustJSON(p.unmatched))})
+		d["unmatchedPreflights"] = p.unmatched
 	}
-	return out
+	return d
 }
 
-func listJSON(v []string) string {
-	var parts []string
-	for _, s := range v {
-		b, _ := json.Marshal(s)
-		parts = append(parts, string(b))
+// setList sets a list field of d, unless values is empty.
+func setList(d doc, field string, values []string) {
+	if len(values) > 0 {
+		d[field] = anyList(values)
 	}
-	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// anyList converts strings to a JSON list as decodeDoc reads one.
+func anyList(values []string) []any {
+	out := make([]any, len(values))
+	for i, v := range values {
+		out[i] = v
+	}
+	return out
 }
