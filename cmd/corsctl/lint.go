@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,35 +159,42 @@ func lintCredentialedWildcards(p filter.PolicyInfo, rp rawPolicy, prefix string)
 	return out
 }
 
-// Attacker variants of an allowed origin, by kind.
+// variantKind is a kind of attacker variant of an allowed origin.
+type variantKind int
+
+// The kinds, in the order check reports them.
 const (
-	variantSuffix = "suffix"
-	variantPrefix = "prefix"
-	variantDot    = "dot"
-	variantScheme = "scheme"
-	variantLabel  = "label"
+	variantSuffix variantKind = iota
+	variantPrefix
+	variantDot
+	variantScheme
+	variantLabel
 )
 
-var variantWhat = map[string]string{
-	variantSuffix: "the allowed host followed by more labels, which anyone can register",
-	variantPrefix: "a look-alike of the domain, which anyone can register",
-	variantDot:    "a dot matched as any character",
-	variantScheme: "plain http: anyone on the network path can inject a page there",
-	variantLabel:  "an extra subdomain label",
+// variantKinds says, for each kind, what such a variant is, how to fix a
+// regex that accepts it, and whether anyone can register it: look-alikes
+// are always wrong, while http and extra labels matter most with
+// credentials.
+var variantKinds = [...]struct {
+	what, fix string
+	lookAlike bool
+}{
+	variantSuffix: {"the allowed host followed by more labels, which anyone can register",
+		`end the expression at the host and port (nothing like .* after them)`, true},
+	variantPrefix: {"a look-alike of the domain, which anyone can register",
+		`start the host at a label boundary: (?:[a-z0-9-]+\.)*example\.com, not .*example\.com`, true},
+	variantDot: {"a dot matched as any character",
+		`escape every dot: \. (\\. in JSON)`, true},
+	variantScheme: {"plain http: anyone on the network path can inject a page there",
+		`spell the scheme out: https://, not https?:// or .*://`, false},
+	variantLabel: {"an extra subdomain label",
+		`list the subdomains meant, or use an allowOrigins pattern such as "https://*.example.com" if every one is`, false},
 }
 
-var variantFix = map[string]string{
-	variantSuffix: `end the expression at the host and port (nothing like .* after them)`,
-	variantPrefix: `start the host at a label boundary: (?:[a-z0-9-]+\.)*example\.com, not .*example\.com`,
-	variantDot:    `escape every dot: \. (\\. in JSON)`,
-	variantScheme: `spell the scheme out: https://, not https?:// or .*://`,
-	variantLabel:  `list the subdomains meant, or use an allowOrigins pattern such as "https://*.example.com" if every one is`,
-}
-
-var variantOrder = []string{variantSuffix, variantPrefix, variantDot, variantScheme, variantLabel}
-
+// variant is an attacker variant of an allowed origin.
 type variant struct {
-	origin, kind string
+	origin string
+	kind   variantKind
 }
 
 // lintRegexes tries attacker variants of every origin the policy allows
@@ -271,23 +277,17 @@ func lintRegexes(cfg *filter.Config, index int, p filter.PolicyInfo, rp rawPolic
 		found[expr] = nil // a regex listed twice is reported once
 		severity := sevNote
 		var examples, fixes []string
-		for _, kind := range variantOrder {
-			shown := 0
-			for _, v := range vs {
-				if v.kind != kind || shown == 1 {
-					continue
-				}
-				if shown == 0 {
-					fixes = append(fixes, variantFix[kind])
-					// Look-alikes are always wrong; http and extra labels
-					// matter most with credentials.
-					if kind == variantSuffix || kind == variantPrefix || kind == variantDot || p.Credentials {
-						severity = sevWarning
-					}
-				}
-				shown++
-				examples = append(examples, fmt.Sprintf("%q (%s)", v.origin, variantWhat[kind]))
+		for k, kind := range variantKinds {
+			// One example of each kind.
+			j := slices.IndexFunc(vs, func(v variant) bool { return v.kind == variantKind(k) })
+			if j < 0 {
+				continue
 			}
+			fixes = append(fixes, kind.fix)
+			if kind.lookAlike || p.Credentials {
+				severity = sevWarning
+			}
+			examples = append(examples, fmt.Sprintf("%q (%s)", vs[j].origin, kind.what))
 		}
 		out = append(out, finding{Severity: severity, Path: fmt.Sprintf("%sallowOriginRegexes[%d]", prefix, i),
 			Message: fmt.Sprintf("%q accepts origins its author likely did not mean: %s", expr, strings.Join(examples, ", ")),
@@ -307,7 +307,7 @@ func variants(origin string) []variant {
 		host, port = rest[:i], rest[i:]
 	}
 	var out []variant
-	add := func(kind, scheme, host string) {
+	add := func(kind variantKind, scheme, host string) {
 		out = append(out, variant{scheme + "://" + host + port, kind})
 	}
 	if insecure, ok := map[string]string{"https": "http", "wss": "ws"}[scheme]; ok {
@@ -354,114 +354,6 @@ func isIPv4(host string) bool {
 	return true
 }
 
-// regexSamples returns strings the expression matches, in attempts from
-// the plainest: repetitions taken zero times, then once; any character
-// taken as '.' (what an unescaped dot most likely meant), then as 'a'.
-func regexSamples(expr string) [][]string {
-	re, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
-		return nil
-	}
-	re = re.Simplify()
-	var out [][]string
-	for _, reps := range []int{0, 1} {
-		for _, anyChar := range []string{".", "a"} {
-			g := sampler{reps: reps, anyChar: anyChar}
-			out = append(out, g.sample(re))
-		}
-	}
-	return out
-}
-
-const maxSamples = 16
-
-// sampler generates strings a regex matches.
-type sampler struct {
-	reps    int    // times a repetition without minimum is taken
-	anyChar string // what any character stands for
-}
-
-func (g sampler) sample(re *syntax.Regexp) []string {
-	reps := g.reps
-	switch re.Op {
-	case syntax.OpLiteral:
-		s := string(re.Rune)
-		if re.Flags&syntax.FoldCase != 0 {
-			s = strings.ToLower(s)
-		}
-		return []string{s}
-	case syntax.OpCharClass:
-		if c, ok := classRune(re.Rune); ok {
-			return []string{string(c)}
-		}
-		return nil
-	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		return []string{g.anyChar}
-	case syntax.OpCapture:
-		return g.sample(re.Sub[0])
-	case syntax.OpStar, syntax.OpQuest:
-		return g.repeat(re.Sub[0], reps)
-	case syntax.OpPlus:
-		return g.repeat(re.Sub[0], max(1, reps))
-	case syntax.OpRepeat:
-		n := max(re.Min, reps)
-		if re.Max >= 0 {
-			n = min(n, re.Max)
-		}
-		return g.repeat(re.Sub[0], n)
-	case syntax.OpConcat:
-		out := []string{""}
-		for _, sub := range re.Sub {
-			out = product(out, g.sample(sub))
-		}
-		return out
-	case syntax.OpAlternate:
-		var out []string
-		for _, sub := range re.Sub {
-			out = append(out, g.sample(sub)...)
-		}
-		return out[:min(len(out), maxSamples)]
-	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
-		syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
-		return []string{""}
-	}
-	return nil // OpNoMatch
-}
-
-func (g sampler) repeat(re *syntax.Regexp, n int) []string {
-	out := []string{""}
-	for range n {
-		out = product(out, g.sample(re))
-	}
-	return out
-}
-
-func product(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		for _, y := range b {
-			if len(out) < maxSamples {
-				out = append(out, x+y)
-			}
-		}
-	}
-	return out
-}
-
-// classRune picks a plain member of a character class: a lower-case
-// letter, a digit or '-' if it has one.
-func classRune(ranges []rune) (rune, bool) {
-	for _, want := range [][2]rune{{'a', 'z'}, {'0', '9'}, {'-', '-'}, {'.', '.'}, {'!', '~'}} {
-		for i := 0; i+1 < len(ranges); i += 2 {
-			lo, hi := max(ranges[i], want[0]), min(ranges[i+1], want[1])
-			if lo <= hi {
-				return lo, true
-			}
-		}
-	}
-	return 0, false
-}
-
 // Browser caps on preflight caching, in seconds.
 const (
 	safariMaxAge   = 600
@@ -486,7 +378,7 @@ func lintMethods(rp rawPolicy, prefix string) []finding {
 	var safelisted []string
 	for i, m := range rp.AllowMethods {
 		switch up := strings.ToUpper(m); {
-		case up == "GET" || up == "HEAD" || up == "POST":
+		case safelistedMethod(up):
 			safelisted = append(safelisted, up)
 		case m != up && m != "*" && !slices.Contains(normalizedMethods, up):
 			out = append(out, finding{Severity: sevWarning, Path: fmt.Sprintf("%sallowMethods[%d]", prefix, i),
