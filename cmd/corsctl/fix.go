@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,32 @@ func decodeDoc(data []byte) (doc, error) {
 	var d doc
 	err := dec.Decode(&d)
 	return d, err
+}
+
+// cloneDoc copies d deeply, so that editing the copy leaves d as it was.
+func cloneDoc(d doc) doc { return cloneValue(d).(doc) }
+
+// cloneValue copies a decoded JSON value: objects and lists are copied,
+// scalars (strings, bools, json.Numbers, nil) are immutable and shared.
+func cloneValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = cloneValue(x)
+		}
+		return out
+	case []any:
+		if v == nil {
+			return v
+		}
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = cloneValue(x)
+		}
+		return out
+	}
+	return v
 }
 
 // policyDoc returns the object of the named policy in d.
@@ -72,12 +99,12 @@ func replaceStar(p doc, field string, values ...string) {
 // rounds at most, and reports the edits.
 func suggestFix(data []byte, sc *scenario, enforce func(doc)) fixResult {
 	orig, err := decodeDoc(data)
-	if err != nil {
+	if err != nil || orig == nil {
 		return fixResult{None: "the configuration is not a JSON object"}
 	}
-	work, _ := decodeDoc(data)
+	work := cloneDoc(orig)
 	for round := 0; round < 4; round++ {
-		trial, _ := decodeDoc(mustJSON(work))
+		trial := cloneDoc(work)
 		enforce(trial)
 		cfg, err := filter.Parse(mustJSON(trial))
 		if err != nil {
@@ -255,7 +282,9 @@ func policyChanges(prefix string, a, b doc) []string {
 	var out []string
 	for _, f := range policyFields {
 		av, bv := a[f], b[f]
-		if fmt.Sprint(av) == fmt.Sprint(bv) {
+		// Decoded JSON values: DeepEqual is JSON equality, with numbers
+		// compared as written.
+		if reflect.DeepEqual(av, bv) {
 			continue
 		}
 		switch bv := bv.(type) {
