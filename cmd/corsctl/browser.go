@@ -29,6 +29,7 @@ func browserMethod(m string) string {
 	return m
 }
 
+// safelistedMethod says whether m is a CORS-safelisted method.
 func safelistedMethod(m string) bool { return m == "GET" || m == "HEAD" || m == "POST" }
 
 // forbiddenHeader reports the names a page can never set: the browser drops
@@ -209,6 +210,7 @@ func checkResponse(origin string, credentials bool, hdrs [][2]string) *corsFailu
 	return nil
 }
 
+// splitList splits comma-separated header values into trimmed items.
 func splitList(lines []string) []string {
 	var out []string
 	for _, line := range lines {

@@ -19,6 +19,8 @@ type checked struct {
 	Findings []finding `json:"findings"`
 }
 
+// checkReport is what check prints: every configuration checked and the
+// count of findings by severity.
 type checkReport struct {
 	Configurations []checked `json:"configurations"`
 	Errors         int       `json:"errors"`
@@ -85,6 +87,8 @@ func prefixed(prefix, path string) string {
 	return prefix + path
 }
 
+// writeCheckText prints the report for a reader: each configuration's
+// verdict and findings, then the counts.
 func writeCheckText(w io.Writer, r checkReport) {
 	for _, c := range r.Configurations {
 		label := c.File

@@ -46,6 +46,7 @@ func configJSON(v any, lines bool) string {
 	return b.String()
 }
 
+// writeConfigJSON writes v to b; indent is the current line's indentation.
 func writeConfigJSON(b *strings.Builder, v any, indent string, lines bool) {
 	switch v := v.(type) {
 	case map[string]any:

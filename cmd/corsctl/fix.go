@@ -24,6 +24,7 @@ type fixResult struct {
 // doc is a configuration as generic JSON, for editing.
 type doc = map[string]any
 
+// decodeDoc reads a configuration for editing, numbers kept as written.
 func decodeDoc(data []byte) (doc, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -73,6 +74,7 @@ func policyDoc(d doc, name string) doc {
 	return nil
 }
 
+// addTo appends to a list field of p the values it lacks.
 func addTo(p doc, field string, values ...string) {
 	list, _ := p[field].([]any)
 	for _, v := range values {
@@ -205,11 +207,13 @@ func addPolicy(w doc, sc *scenario) {
 	}
 }
 
+// asList returns v as a list, or nil.
 func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
 
+// hostOnly strips the port from an authority.
 func hostOnly(authority string) string {
 	if strings.HasPrefix(authority, "[") {
 		if i := strings.IndexByte(authority, ']'); i >= 0 {
@@ -253,6 +257,7 @@ func originHint(o string) string {
 	return "a browser would send " + strconv.Quote(fixed)
 }
 
+// mustJSON encodes v, which must be encodable.
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -278,6 +283,8 @@ func describeChanges(a, b doc) []string {
 	return out
 }
 
+// policyChanges lists the edits from policy a to policy b, field by field,
+// each field's path starting with prefix.
 func policyChanges(prefix string, a, b doc) []string {
 	var out []string
 	for _, f := range policyFields {

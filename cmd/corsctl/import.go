@@ -73,8 +73,10 @@ type policyOut struct {
 	unmatched      string
 }
 
+// hasMatch says whether the policy matches part of the traffic only.
 func (p *policyOut) hasMatch() bool { return len(p.hosts)+len(p.paths)+len(p.routeNames) > 0 }
 
+// importer collects the policies translated from every file read.
 type importer struct {
 	policies      []*policyOut
 	def           *policyOut // the default policy, if a catch-all was found
@@ -99,6 +101,7 @@ func (im *importer) pluginAccepts(where, what, value, expr string) bool {
 	return err == nil
 }
 
+// warn records what does not translate one to one, once.
 func (im *importer) warn(where, format string, a ...any) {
 	w := where + ": " + fmt.Sprintf(format, a...)
 	if !slices.Contains(im.warnings, w) {
@@ -106,6 +109,7 @@ func (im *importer) warn(where, format string, a ...any) {
 	}
 }
 
+// count is the number of policies translated, the default one included.
 func (im *importer) count() int {
 	n := len(im.policies)
 	if im.def != nil {
@@ -276,6 +280,7 @@ func (im *importer) wildcardList(list []string, credentials bool, where, field, 
 	return slices.DeleteFunc(slices.Clone(list), func(s string) bool { return s == "*" })
 }
 
+// appendNew appends v to list unless it is there already.
 func appendNew(list []string, v string) []string {
 	if slices.Contains(list, v) {
 		return list
@@ -320,6 +325,7 @@ func overlapping(earlier []pathSet, p *policyOut) []string {
 	return out
 }
 
+// ptr returns a pointer to a copy of v.
 func ptr[T any](v T) *T { return &v }
 
 // boolField reads a bool or a BoolValue ({"value": true}).

@@ -9,6 +9,7 @@ import (
 	"strings"
 )
 
+// Type URLs of Envoy's CORS configuration.
 const (
 	corsPolicyType   = "envoy.extensions.filters.http.cors.v3.CorsPolicy"
 	corsFilterType   = "envoy.extensions.filters.http.cors.v3.Cors"
@@ -38,6 +39,9 @@ func (im *importer) envoy(file string, d map[string]any) {
 	})
 }
 
+// routeConfiguration translates the CORS policies of one route
+// configuration: of each route, else of its virtual host, merged with the
+// route configuration's as Envoy merges them.
 func (im *importer) routeConfiguration(file string, rc map[string]any, noFilter bool) {
 	rcName, _ := rc["name"].(string)
 	base := fmt.Sprintf("%s: route_config %q", file, rcName)
@@ -118,6 +122,7 @@ func (im *importer) routeConfiguration(file string, rc map[string]any, noFilter 
 	}
 }
 
+// envoyPathSet is the paths an Envoy route matches.
 func envoyPathSet(name string, route map[string]any) pathSet {
 	m, _ := route["match"].(map[string]any)
 	for _, k := range []string{"prefix", "path", "path_separated_prefix"} {
@@ -294,6 +299,7 @@ func legacyCORS(v any, where string) *corsSpec {
 	return envoyCORS(m, where)
 }
 
+// envoyCORS reads an Envoy CorsPolicy (typed or legacy).
 func envoyCORS(m map[string]any, where string) *corsSpec {
 	s := &corsSpec{where: where}
 	for _, o := range asList(field(m, "allow_origin_string_match")) {

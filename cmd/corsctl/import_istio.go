@@ -10,6 +10,8 @@ import (
 	"time"
 )
 
+// virtualService translates the corsPolicy of each http route of a
+// VirtualService.
 func (im *importer) virtualService(file string, vs map[string]any) {
 	name := metaName(vs)
 	meta, _ := vs["metadata"].(map[string]any)
@@ -131,6 +133,7 @@ func (im *importer) istioPaths(p *policyOut, matches []any, where string) bool {
 	return true
 }
 
+// istioPathSet is the paths an Istio http route matches.
 func istioPathSet(name string, matches []any) pathSet {
 	ps := pathSet{name: name, all: len(matches) == 0}
 	for _, mm := range matches {
@@ -148,6 +151,7 @@ func istioPathSet(name string, matches []any) pathSet {
 	return ps
 }
 
+// istioCORS reads an Istio CorsPolicy.
 func istioCORS(cp map[string]any, where string) *corsSpec {
 	s := &corsSpec{where: where}
 	for _, o := range asList(cp["allowOrigins"]) {
@@ -188,6 +192,7 @@ func istioCORS(cp map[string]any, where string) *corsSpec {
 	return s
 }
 
+// strings2 reads a list of strings; nil when unset, empty when empty.
 func strings2(v any) []string {
 	list := asList(v)
 	if list == nil {

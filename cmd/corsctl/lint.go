@@ -19,6 +19,7 @@ type finding struct {
 	Fix      string `json:"fix,omitempty"`
 }
 
+// Severities of findings.
 const (
 	sevError   = "error"
 	sevWarning = "warning"
@@ -35,6 +36,7 @@ type rawPolicy struct {
 	MaxAge             *float64 `json:"maxAge"`
 }
 
+// rawConfig is a configuration as written, policies with their indexes.
 type rawConfig struct {
 	rawPolicy
 	Policies []rawPolicy `json:"policies"`
@@ -84,6 +86,7 @@ func lint(cfg *filter.Config, data []byte) []finding {
 	return out
 }
 
+// policyIndex is i of a policy named "policies[i]".
 func policyIndex(name string) int {
 	n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "policies["), "]"))
 	return n
@@ -140,6 +143,7 @@ func hostCovers(b, a string) bool {
 	return false
 }
 
+// lintCredentialedWildcards reports wildcard subdomains allowed with credentials.
 func lintCredentialedWildcards(p filter.PolicyInfo, rp rawPolicy, prefix string) []finding {
 	if !p.Credentials {
 		return nil
@@ -341,6 +345,7 @@ func registrableStart(labels []string) int {
 	return max(0, n-2)
 }
 
+// isIPv4 says whether host is a dotted IPv4 address.
 func isIPv4(host string) bool {
 	parts := strings.Split(host, ".")
 	if len(parts) != 4 {
@@ -360,6 +365,7 @@ const (
 	chromiumMaxAge = 7200
 )
 
+// lintMaxAge notes a maxAge that Safari caps.
 func lintMaxAge(rp rawPolicy, prefix string) []finding {
 	// Above Chromium's cap the engine warns already.
 	if rp.MaxAge == nil || *rp.MaxAge <= safariMaxAge || *rp.MaxAge > chromiumMaxAge {
@@ -373,6 +379,8 @@ func lintMaxAge(rp rawPolicy, prefix string) []finding {
 // Methods browsers upper-case before sending; others go as the page wrote them.
 var normalizedMethods = []string{"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"}
 
+// lintMethods notes safelisted methods listed needlessly and warns of
+// methods whose case browsers will not match.
 func lintMethods(rp rawPolicy, prefix string) []finding {
 	var out []finding
 	var safelisted []string
@@ -401,6 +409,7 @@ var safelistedRequestHeaders = []string{"accept", "accept-language", "content-la
 // safelistedResponseHeaders are readable by pages without being exposed.
 var safelistedResponseHeaders = []string{"cache-control", "content-language", "content-length", "content-type", "expires", "last-modified", "pragma"}
 
+// lintHeaders notes safelisted request and response headers listed needlessly.
 func lintHeaders(rp rawPolicy, prefix string) []finding {
 	var out []finding
 	var needless []string
@@ -428,6 +437,7 @@ func lintHeaders(rp rawPolicy, prefix string) []finding {
 	return out
 }
 
+// andList joins s as English does: "a, b and c".
 func andList(s []string) string {
 	switch len(s) {
 	case 1:
@@ -438,6 +448,7 @@ func andList(s []string) string {
 	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
+// plural picks one or many by the length of s.
 func plural(s []string, one, many string) string {
 	if len(s) == 1 {
 		return one

@@ -73,6 +73,9 @@ func (e *env) loadSources(file string) ([]source, error) {
 	return sourcesIn(file, docs)
 }
 
+// sourcesIn finds the plugin configurations in decoded YAML or JSON
+// documents: WasmPlugins, TrafficExtensions, plain configurations and
+// Envoy Wasm filters.
 func sourcesIn(file string, docs []any) ([]source, error) {
 	var out []source
 	var kinds []string

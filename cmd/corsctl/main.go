@@ -103,6 +103,7 @@ type env struct {
 	stdout, stderr io.Writer
 }
 
+// usageError reports bad usage and points to help.
 func (e *env) usageError(format string, a ...any) int {
 	fmt.Fprintf(e.stderr, "%s: %s\n%s\n", programName, fmt.Sprintf(format, a...), helpHint)
 	return exitUsage
@@ -134,6 +135,7 @@ func (e *env) readFile(name string) ([]byte, error) {
 	return data, nil
 }
 
+// commandUsage is each command's help text.
 var commandUsage = map[string]string{
 	"check":   checkUsage,
 	"explain": explainUsage,
@@ -166,6 +168,8 @@ func parse(fs *flag.FlagSet, args []string) (positional []string, help bool, err
 	}
 }
 
+// friendlyFlagError rewords the flag package's errors with --flags and a
+// suggestion for a misspelt one.
 func friendlyFlagError(fs *flag.FlagSet, err error) error {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {

@@ -60,6 +60,8 @@ func (s *simulation) pluginAllows() bool {
 	return true
 }
 
+// simulate runs the fetch sc through cfg as a browser sends it: a
+// preflight first if it needs one, then the request if that passes.
 func simulate(cfg *filter.Config, sc *scenario) simulation {
 	var sim simulation
 	sim.Unsafe = unsafeHeaderNames(sc.headers)
