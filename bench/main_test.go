@@ -3,26 +3,16 @@
 package bench
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
-	"github.com/corswasm/corswasm/internal/wasmbuild"
-
-	"github.com/tetratelabs/wazero"
-)
-
-// The modules under test, built once by TestMain with the release command;
-// cache compiles each of them once for every VM of the test binary.
-var (
-	pluginWasm []byte
-	floorWasm  []byte
-	cache      = wazero.NewCompilationCache()
+	"github.com/corswasm/corswasm/internal/testmodule"
 )
 
 // wasmOpt, when set, runs Binaryen's wasm-opt with these flags on both
@@ -30,43 +20,44 @@ var (
 // -wasmopt="-Oz --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int".
 var wasmOpt = flag.String("wasmopt", "", "run wasm-opt with these flags on both modules after building them")
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	var err error
-	if pluginWasm, err = buildModule("."); err == nil {
-		floorWasm, err = buildModule("./bench/floor")
+// The modules under test: plugin.wasm as it is released and the floor
+// module, each built once per test binary (package testmodule), then put
+// through wasm-opt under -wasmopt. The shared compilation cache
+// (testmodule.Cache) compiles each once for every VM of the test binary.
+func pluginWasm(tb testing.TB) []byte { return module(tb, testmodule.Release) }
+func floorWasm(tb testing.TB) []byte  { return module(tb, testmodule.Floor) }
+
+var optimized sync.Map // testmodule.Variant -> func() ([]byte, error)
+
+// module returns variant v, optimized under -wasmopt.
+func module(tb testing.TB, v testmodule.Variant) []byte {
+	tb.Helper()
+	code := testmodule.Get(tb, v)
+	if *wasmOpt == "" {
+		return code
 	}
+	f, _ := optimized.LoadOrStore(v, sync.OnceValues(func() ([]byte, error) { return optimize(v, code) }))
+	opt, err := f.(func() ([]byte, error))()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		os.Exit(1)
+		tb.Fatal(err)
 	}
-	status := m.Run()
-	cache.Close(context.Background())
-	os.Exit(status)
+	return opt
 }
 
-// buildModule builds the package pkg (relative to the repository root) as
-// plugin.wasm is released, into a temporary directory, and returns the
-// module.
-func buildModule(pkg string) ([]byte, error) {
-	root, err := wasmbuild.ModuleRoot("..")
-	if err != nil {
-		return nil, err
-	}
+// optimize runs wasm-opt with -wasmopt's flags on code.
+func optimize(v testmodule.Variant, code []byte) ([]byte, error) {
 	dir, err := os.MkdirTemp("", "corswasm-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "module.wasm")
-	if err := wasmbuild.Build(context.Background(), root, pkg, out); err != nil {
+	if err := os.WriteFile(out, code, 0o644); err != nil {
 		return nil, err
 	}
-	if *wasmOpt != "" {
-		opt := exec.Command("wasm-opt", append(strings.Fields(*wasmOpt), out, "-o", out)...)
-		if b, err := opt.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("wasm-opt %s %s: %v\n%s", *wasmOpt, pkg, err, b)
-		}
+	opt := exec.Command("wasm-opt", append(strings.Fields(*wasmOpt), out, "-o", out)...)
+	if b, err := opt.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("wasm-opt %s on the %v module: %v\n%s", *wasmOpt, v, err, b)
 	}
 	return os.ReadFile(out)
 }

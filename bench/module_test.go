@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corswasm/corswasm/internal/testmodule"
 	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
@@ -26,7 +27,7 @@ const warmRequests = 1000
 // plugin with the configuration, and closes the VM when the test ends.
 func startVM(tb testing.TB, wasm []byte, config string) (*wasmhost.VM, *wasmhost.Plugin) {
 	tb.Helper()
-	vm, err := wasmhost.New(context.Background(), wasm, wasmhost.Options{Cache: cache})
+	vm, err := wasmhost.New(context.Background(), wasm, wasmhost.Options{Cache: testmodule.Cache()})
 	if err != nil {
 		tb.Fatalf("wasmhost.New: %v", err)
 	}
@@ -62,7 +63,7 @@ func checkPlugin(tb testing.TB, s scenario, x *wasmhost.Exchange) {
 func TestModules(t *testing.T) {
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
-			vm, p := startVM(t, pluginWasm, s.policy())
+			vm, p := startVM(t, pluginWasm(t), s.policy())
 			vm.ResetCalls()
 			x, err := p.Do(s.request, upstream)
 			if err != nil {
@@ -74,7 +75,7 @@ func TestModules(t *testing.T) {
 			}
 			t.Logf("plugin host calls: %v", vm.Calls())
 
-			vm, p = startVM(t, floorWasm, s.policy())
+			vm, p = startVM(t, floorWasm(t), s.policy())
 			vm.ResetCalls()
 			if x, err = p.Do(s.request, upstream); err != nil {
 				t.Fatalf("floor: %v", err)
@@ -95,8 +96,8 @@ func TestModules(t *testing.T) {
 func BenchmarkModule(b *testing.B) {
 	for _, s := range scenarios {
 		b.Run(s.name, func(b *testing.B) {
-			b.Run("plugin", func(b *testing.B) { benchExchange(b, pluginWasm, s, true) })
-			b.Run("floor", func(b *testing.B) { benchExchange(b, floorWasm, s, false) })
+			b.Run("plugin", func(b *testing.B) { benchExchange(b, pluginWasm(b), s, true) })
+			b.Run("floor", func(b *testing.B) { benchExchange(b, floorWasm(b), s, false) })
 		})
 	}
 	if *footprint {
@@ -163,7 +164,7 @@ func benchExchange(b *testing.B, wasm []byte, s scenario, isPlugin bool) {
 func benchFootprint(b *testing.B) {
 	ctx := context.Background()
 	start := time.Now()
-	vm, err := wasmhost.New(ctx, pluginWasm, wasmhost.Options{}) // no cache: compilation is measured
+	vm, err := wasmhost.New(ctx, pluginWasm(b), wasmhost.Options{}) // no cache: compilation is measured
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func benchFootprint(b *testing.B) {
 		}
 	}
 	soak := time.Since(soakStart)
-	b.ReportMetric(float64(len(pluginWasm)), "module-bytes")
+	b.ReportMetric(float64(len(pluginWasm(b))), "module-bytes")
 	b.ReportMetric(float64(startup.Microseconds())/1000, "startup-ms")
 	b.ReportMetric(float64(memStart), "mem-start-bytes")
 	b.ReportMetric(float64(memWarm), "mem-warm-bytes")

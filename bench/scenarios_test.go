@@ -3,41 +3,21 @@
 package bench
 
 import (
-	"strconv"
 	"strings"
 
+	"github.com/corswasm/corswasm/internal/testmodule"
 	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // The scenarios, policies and requests are those of the engine benchmarks
 // (filter/bench_test.go), so that the engine and module tables line up.
 
-// smallPolicy is the engine benchmarks' benchPolicy.
-const smallPolicy = `{
-  "allowOrigins": ["https://app.example.com", "https://*.example.com"],
-  "allowMethods": ["GET", "POST", "PUT", "DELETE"],
-  "allowHeaders": ["content-type", "authorization"],
-  "exposeHeaders": ["x-request-id"],
-  "allowCredentials": true,
-  "maxAge": 600
-}`
-
-// largePolicy has 100 exact origins, 20 wildcard patterns and 5 regexes, as
-// the engine benchmarks' largePolicy.
-func largePolicy() string {
-	var origins, regexes []string
-	for i := range 100 {
-		origins = append(origins, "https://app"+strconv.Itoa(i)+".example.net")
-	}
-	for i := range 20 {
-		origins = append(origins, "https://*.tenant"+strconv.Itoa(i)+".example.org")
-	}
-	for i := range 5 {
-		regexes = append(regexes, `https://pr-[0-9]+\.preview`+strconv.Itoa(i)+`\.example\.com`)
-	}
-	return `{"allowOrigins": ["` + strings.Join(origins, `", "`) + `"], "allowOriginRegexes": ["` +
-		strings.ReplaceAll(strings.Join(regexes, `", "`), `\`, `\\`) + `"], "allowMethods": ["PUT"], "allowHeaders": ["content-type"]}`
-}
+// The policies, testmodule.BenchPolicy and testmodule.LargePolicy, are the
+// engine benchmarks' benchPolicy and largePolicy.
+var (
+	smallPolicy = testmodule.BenchPolicy
+	largePolicy = testmodule.LargePolicy
+)
 
 // upstream is the upstream's response to requests that reach it.
 var upstream = wasmhost.NewHeaders(":status", "200", "content-type", "application/json")

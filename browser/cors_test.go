@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/corswasm/corswasm/internal/devhost"
+	"github.com/corswasm/corswasm/internal/testmodule"
 )
 
 // testPolicy is the plugin configuration of these tests; %[1]s is the
@@ -82,11 +83,15 @@ func newSuite() (*suite, error) {
 	if err != nil {
 		return nil, err
 	}
+	wasm, err := testmodule.Module(testmodule.Release)
+	if err != nil {
+		return nil, err
+	}
 	s.host, err = devhost.New(context.Background(), devhost.Options{
-		Wasm:     pluginWasm,
+		Wasm:     wasm,
 		Config:   []byte(fmt.Sprintf(testPolicy, s.page)),
 		Upstream: "http://127.0.0.1:" + upPort,
-		Cache:    cache,
+		Cache:    testmodule.Cache(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the host: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/corswasm/corswasm/internal/demo"
 	"github.com/corswasm/corswasm/internal/devhost"
+	"github.com/corswasm/corswasm/internal/testmodule"
 )
 
 // demoRow is one call's row of the demo page, as shown.
@@ -44,7 +45,7 @@ func TestDemoPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, err := devhost.New(context.Background(), devhost.Options{
-		Wasm: pluginWasm, Config: config, Upstream: "http://127.0.0.1:" + upPort, Cache: cache,
+		Wasm: testmodule.Get(t, testmodule.Release), Config: config, Upstream: "http://127.0.0.1:" + upPort, Cache: testmodule.Cache(),
 	})
 	if err != nil {
 		t.Fatalf("config.json: %v", err)

@@ -16,13 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corswasm/corswasm/internal/wasmbuild"
-
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/tetratelabs/wazero"
 )
 
 var screenshot = flag.String("screenshot", "", "save PNG screenshots of the demo page, after its calls ran, to this path (and the blocked origin's beside it)")
@@ -30,9 +27,6 @@ var screenshot = flag.String("screenshot", "", "save PNG screenshots of the demo
 var (
 	// chromium is the browser's path, "" when it is not installed.
 	chromium string
-	// pluginWasm is the real plugin, built once by TestMain.
-	pluginWasm []byte
-	cache      = wazero.NewCompilationCache()
 	// skipNote says why the tests skip.
 	skipNote string
 
@@ -52,17 +46,8 @@ func TestMain(m *testing.M) {
 		}
 		skipNote = "skipping the browser tests: " + missing
 		fmt.Fprintln(os.Stderr, "browser: "+skipNote)
-	} else {
-		start := time.Now()
-		wasm, err := wasmbuild.Plugin(context.Background())
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "browser: %v\n", err)
-			os.Exit(1)
-		}
-		pluginWasm = wasm
-		if testing.Verbose() {
-			fmt.Fprintf(os.Stderr, "browser: built plugin.wasm in %v; browser %s\n", time.Since(start).Round(time.Millisecond), chromium)
-		}
+	} else if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "browser: %s\n", chromium)
 	}
 	code := m.Run()
 	closeMu.Lock()
@@ -70,7 +55,6 @@ func TestMain(m *testing.M) {
 		closers[i]()
 	}
 	closeMu.Unlock()
-	cache.Close(context.Background())
 	os.Exit(code)
 }
 

@@ -17,10 +17,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/corswasm/corswasm/internal/testmodule"
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 )
 
@@ -60,7 +60,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	start := time.Now()
-	if err := buildModules(root, dir); err != nil {
+	if err := buildModules(dir); err != nil {
 		fmt.Fprintf(os.Stderr, "cpphost: %v\n", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
@@ -93,23 +93,29 @@ func findPwhost(root string) (dir, missing string) {
 	return dir, ""
 }
 
-// buildModules builds the release and fault-injection modules into dir, in
-// parallel, as make build does (without its post-link step under
-// -cpphost.noshim), and sets releaseWasm and faultWasm.
-func buildModules(root, dir string) error {
+// buildModules writes the release and fault-injection modules into dir,
+// built (package testmodule) as make build does, or without its post-link
+// step under -cpphost.noshim, and sets releaseWasm and faultWasm.
+func buildModules(dir string) error {
+	release, fault := testmodule.Release, testmodule.Fault
+	if *noShim {
+		release, fault = testmodule.RawRelease, testmodule.RawFault
+	}
+	if err := testmodule.Prepare(release, fault); err != nil {
+		return err
+	}
 	releaseWasm = filepath.Join(dir, "plugin.wasm")
 	faultWasm = filepath.Join(dir, "plugin-faultinject.wasm")
-	ctx := context.Background()
-	build := wasmbuild.Build
-	if *noShim {
-		build = wasmbuild.Compile
+	for path, v := range map[string]testmodule.Variant{releaseWasm: release, faultWasm: fault} {
+		code, err := testmodule.Module(v)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, code, 0o644); err != nil {
+			return err
+		}
 	}
-	var wg sync.WaitGroup
-	var releaseErr, faultErr error
-	wg.Go(func() { releaseErr = build(ctx, root, ".", releaseWasm) })
-	wg.Go(func() { faultErr = build(ctx, root, ".", faultWasm, "-tags=corswasm_faultinject") })
-	wg.Wait()
-	return errors.Join(releaseErr, faultErr)
+	return nil
 }
 
 // A host is one pwhost binary.

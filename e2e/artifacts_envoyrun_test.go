@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corswasm/corswasm/internal/testmodule"
+
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -106,14 +108,7 @@ func TestEnvoyServesCORSWithEnvoyYAML(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), envoyRunTimeout)
 	defer cancel()
 	dir := t.TempDir()
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wasmPath := filepath.Join(dir, "plugin.wasm")
-	if err := buildModule(root, wasmPath); err != nil {
-		t.Fatal(err)
-	}
+	wasmPath := testmodule.WriteFile(t, testmodule.Release, dir, "plugin.wasm")
 
 	// The upstream: a JSON API that also sets CORS headers of its own,
 	// which the plugin must replace.

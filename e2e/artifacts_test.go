@@ -44,6 +44,7 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 
 	"github.com/corswasm/corswasm/filter"
+	"github.com/corswasm/corswasm/internal/wasmbuild"
 )
 
 const (
@@ -329,7 +330,7 @@ func TestDockerComposeAgreesWithItsEnvoyConfig(t *testing.T) {
 // it parsed, and 2 on a flag it does not define.
 func checkCommandAcceptsFlags(t *testing.T, service, pkg string, args []string) {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := wasmbuild.ModuleRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,11 @@ import (
 // emulator.
 
 func TestTheTestModuleExportsInitializeAsStart(t *testing.T) {
-	mod, err := binary.DecodeModule(moduleForTests, wasm.CoreFeaturesV2)
+	code, err := moduleForTests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := binary.DecodeModule(code, wasm.CoreFeaturesV2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,44 +1,44 @@
 // Package e2e runs the real, compiled plugin.wasm under the host emulator of
 // github.com/tetratelabs/proxy-wasm-go-sdk (proxytest), in wazero.
 //
-// TestMain builds the module once per test binary with the release command,
-// then makes an in-memory copy in which the reactor's _initialize is also
-// exported as _start, because proxytest.NewWasmVMContext only runs _start.
+// The module is the release build of package testmodule (built once per
+// test binary, on first use), in an in-memory copy in which the reactor's
+// _initialize is also exported as _start, because
+// proxytest.NewWasmVMContext only runs _start.
 // One compiled VM is shared by every test (see vm.go); the emulator keeps
 // global state, so tests never run in parallel.
 package e2e
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"os"
-	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/corswasm/corswasm/internal/wasmbuild"
+	"github.com/corswasm/corswasm/internal/testmodule"
 
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
 )
 
-// moduleForTests is plugin.wasm with _initialize also exported as _start.
-var moduleForTests []byte
+// moduleForTests returns plugin.wasm with _initialize also exported as
+// _start, made once.
+var moduleForTests = sync.OnceValues(func() ([]byte, error) {
+	code, err := testmodule.Module(testmodule.Release)
+	if err != nil {
+		return nil, err
+	}
+	return exportInitializeAsStart(code)
+})
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetOutput(emulatorLog) // the emulator logs every proxy_log call through package log
-
-	code, err := buildAndPrepare()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		os.Exit(1)
-	}
-	moduleForTests = code
 
 	status := m.Run()
 	releaseVM()
@@ -46,52 +46,6 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "e2e: module compiled %d time(s), %v in total\n", vmStats.compiles, vmStats.compileTime.Round(time.Millisecond))
 	}
 	os.Exit(status)
-}
-
-func buildAndPrepare() ([]byte, error) {
-	root, err := repoRoot()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "corswasm-e2e-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "plugin.wasm")
-	if err := buildModule(root, out); err != nil {
-		return nil, err
-	}
-	plain, err := os.ReadFile(out)
-	if err != nil {
-		return nil, err
-	}
-	return exportInitializeAsStart(plain)
-}
-
-// repoRoot walks up from the package directory (the test's working
-// directory) to the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the e2e package directory")
-		}
-		dir = parent
-	}
-}
-
-// buildModule runs the release build: exactly the command the README and CI
-// use, from the repository root.
-func buildModule(root, out string) error {
-	return wasmbuild.Build(context.Background(), root, ".", out)
 }
 
 // exportInitializeAsStart returns a copy of a reactor module in which the

@@ -72,8 +72,12 @@ func acquireModule() (*sharedModule, error) {
 
 // newModule compiles and instantiates the module (running _initialize).
 func newModule() (*sharedModule, error) {
+	code, err := moduleForTests()
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
-	vm, err := proxytest.NewWasmVMContext(moduleForTests)
+	vm, err := proxytest.NewWasmVMContext(code)
 	if err != nil {
 		return nil, fmt.Errorf("instantiating the module in wazero: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 // slices and log lines are reused too. The count comes from the fault build
 // (x-corswasm-fault: mallocs logs runtime.MemStats.Mallocs).
 func TestSteadyStateAllocatesNothing(t *testing.T) {
-	vm, p := startPlugin(t, faultWasm, wasmhost.Options{Profile: wasmhost.Envoy139}, testConfig)
+	vm, p := startPlugin(t, faultWasm(t), wasmhost.Options{Profile: wasmhost.Envoy139}, testConfig)
 	mallocs := func() uint64 {
 		t.Helper()
 		x, err := p.Do(actual(app, faultHeader, "mallocs"), upstream)

@@ -16,7 +16,7 @@ import (
 // refused, with the plugin's error line, and the serving plugin keeps its
 // policy; a good update then serves its own policy beside the old one.
 func TestRefusedConfigurationUpdate(t *testing.T) {
-	vm, old := startPlugin(t, releaseWasm, wasmhost.Options{}, testConfig)
+	vm, old := startPlugin(t, releaseWasm(t), wasmhost.Options{}, testConfig)
 	const other = "https://other.example.com"
 	const newConfig = `{"allowOrigins": ["https://other.example.com"], "allowMethods": ["DELETE"], "maxAge": 60}`
 

@@ -3,12 +3,13 @@
 // its own: the tests build the module, run it in the project's Envoy-like
 // host (package wasmhost, real clocks) and check that it fails safe.
 //
-// TestMain builds four modules from the repository root: the release build
+// The tests run four modules, each built once per test binary on first use
+// (package internal/testmodule): the release build
 // (as make build makes it: the go build, then the post-link step of package
 // internal/wasishim, which defines WASI sched_yield and poll_oneoff inside
 // the module), a fault-injection build (-tags corswasm_faultinject, see
-// faultinject_on.go in package main) whose plugin panics inside a callback when
-// a request carries x-corswasm-fault: panic-request, panic-request-runtime
+// faultinject_on.go in package main) whose plugin panics inside a callback
+// when a request carries x-corswasm-fault: panic-request, panic-request-runtime
 // or panic-response, sleeps on a Go runtime timer with x-corswasm-fault:
 // sleep, and logs its count of Go heap allocations with x-corswasm-fault:
 // mallocs; and, as controls for the host-profile tests, the same two built

@@ -223,7 +223,7 @@ func TestHostCallFailures(t *testing.T) {
 // faults removed, serves normally.
 func runHostCase(t *testing.T, c hostCase) {
 	t.Helper()
-	vm, p := startPlugin(t, releaseWasm, wasmhost.Options{}, testConfig)
+	vm, p := startPlugin(t, releaseWasm(t), wasmhost.Options{}, testConfig)
 	if c.route != "" {
 		vm.SetProperty([]string{"xds", "route_name"}, []byte(c.route))
 	}
@@ -315,7 +315,7 @@ func TestMissingAndEmptyHeaders(t *testing.T) {
 // Metrics the host refuses to define: the plugin still loads and serves,
 // logging one error line per counter; a later configuration defines them.
 func TestMetricDefinitionRefused(t *testing.T) {
-	vm := newVM(t, releaseWasm, wasmhost.Options{})
+	vm := newVM(t, releaseWasm(t), wasmhost.Options{})
 	vm.SetFaults(faultOn("proxy_define_metric", "", internalFailure))
 	p, err := vm.StartPlugin([]byte(testConfig))
 	vm.SetFaults(nil)
@@ -367,7 +367,7 @@ func TestMetricIncrementRefused(t *testing.T) {
 		{"IDs returned as 0", faultOn("proxy_define_metric", "", nothing), "configuring"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			vm := newVM(t, releaseWasm, wasmhost.Options{})
+			vm := newVM(t, releaseWasm(t), wasmhost.Options{})
 			if c.when == "configuring" {
 				vm.SetFaults(c.fault)
 			}
@@ -397,7 +397,7 @@ func TestMetricIncrementRefused(t *testing.T) {
 // TestFaultHookSeesCalls checks what the fault hook is told: every
 // proxy-wasm call of an exchange, with its phase, header map and number.
 func TestFaultHookSeesCalls(t *testing.T) {
-	vm, p := startPlugin(t, releaseWasm, wasmhost.Options{}, testConfig)
+	vm, p := startPlugin(t, releaseWasm(t), wasmhost.Options{}, testConfig)
 	var seen []wasmhost.HostCall
 	vm.SetFaults(func(c wasmhost.HostCall) wasmhost.Fault {
 		seen = append(seen, c)

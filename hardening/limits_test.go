@@ -179,7 +179,7 @@ func TestSizeLimits(t *testing.T) {
 			if config == "" {
 				config = testConfig
 			}
-			vm, p := startPlugin(t, releaseWasm, wasmhost.Options{}, config)
+			vm, p := startPlugin(t, releaseWasm(t), wasmhost.Options{}, config)
 			before := vm.Metrics()
 			start := time.Now()
 			x := do(t, p, c.req, c.resp)
@@ -229,7 +229,7 @@ func wantKept(t *testing.T, resp, upstream wasmhost.Headers) {
 // module's memory levels off instead of growing with each.
 func TestSizeLimitsMemoryBounded(t *testing.T) {
 	const rounds = 100
-	vm, p := startPlugin(t, releaseWasm, wasmhost.Options{}, testConfig)
+	vm, p := startPlugin(t, releaseWasm(t), wasmhost.Options{}, testConfig)
 	bigOrigin := "https://" + strings.Repeat("a", mib-len("https://"))
 	binOrigin := "https://" + strings.Repeat("\xff", mib-len("https://"))
 	kinds := []struct{ req, resp wasmhost.Headers }{

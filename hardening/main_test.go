@@ -5,107 +5,34 @@ package hardening
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/corswasm/corswasm/internal/wasmbuild"
-
+	"github.com/corswasm/corswasm/internal/testmodule"
 	"github.com/corswasm/corswasm/internal/wasmhost"
-	"github.com/tetratelabs/wazero"
 )
 
-// The modules under test, built once by TestMain; cache compiles each once
-// for every VM of the test binary.
-var (
-	releaseWasm []byte // the release build, as make build makes it (with the post-link step)
-	faultWasm   []byte // the same with -tags corswasm_faultinject
-	// The same two modules without make build's post-link step (package
-	// wasishim): they import sched_yield and poll_oneoff, and serve as the
-	// controls of the host-profile tests.
-	rawReleaseWasm []byte
-	rawFaultWasm   []byte
-	cache          = wazero.NewCompilationCache()
-)
+// The modules under test (package testmodule), each built on first use,
+// once per test binary.
+func releaseWasm(tb testing.TB) []byte { return testmodule.Get(tb, testmodule.Release) } // as make build makes it (with the post-link step)
+func faultWasm(tb testing.TB) []byte   { return testmodule.Get(tb, testmodule.Fault) }   // the same with -tags corswasm_faultinject
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if err := buildModules(); err != nil {
-		fmt.Fprintf(os.Stderr, "hardening: %v\n", err)
-		os.Exit(1)
-	}
-	status := m.Run()
-	cache.Close(context.Background())
-	os.Exit(status)
-}
+// The same two modules without make build's post-link step (package
+// wasishim): they import sched_yield and poll_oneoff, and serve as the
+// controls of the host-profile tests.
+func rawReleaseWasm(tb testing.TB) []byte { return testmodule.Get(tb, testmodule.RawRelease) }
+func rawFaultWasm(tb testing.TB) []byte   { return testmodule.Get(tb, testmodule.RawFault) }
 
-// faultTag is the build flag of the fault-injection modules.
-const faultTag = "-tags=corswasm_faultinject"
+// The policy most tests load, testmodule.RoutedPolicy: one allowed origin
+// (app) with credentials, and a stricter policy (admin) for one route, so
+// that the plugin reads the route name.
+var testConfig = testmodule.RoutedPolicy
 
-// buildModules builds the release and fault-injection modules, with and
-// without the post-link step, in parallel.
-func buildModules() error {
-	root, err := filepath.Abs("..")
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		return fmt.Errorf("no go.mod in %s: %w", root, err)
-	}
-	dir, err := os.MkdirTemp("", "corswasm-hardening-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	builds := []struct {
-		into  *[]byte
-		build func(ctx context.Context, root, pkg, out string, extra ...string) error
-		out   string
-		extra []string
-	}{
-		{&releaseWasm, wasmbuild.Build, "plugin.wasm", nil},
-		{&faultWasm, wasmbuild.Build, "plugin-faultinject.wasm", []string{faultTag}},
-		{&rawReleaseWasm, wasmbuild.Compile, "plugin-raw.wasm", nil},
-		{&rawFaultWasm, wasmbuild.Compile, "plugin-faultinject-raw.wasm", []string{faultTag}},
-	}
-	errs := make([]error, len(builds))
-	var wg sync.WaitGroup
-	for i, b := range builds {
-		wg.Go(func() {
-			out := filepath.Join(dir, b.out)
-			if errs[i] = b.build(context.Background(), root, ".", out, b.extra...); errs[i] == nil {
-				*b.into, errs[i] = os.ReadFile(out)
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// The policy most tests load: one allowed origin with credentials, and a
-// stricter policy for one route, so that the plugin reads the route name.
 const (
 	app   = "https://app.example.com"
 	admin = "https://admin.example.com"
 	evil  = "https://evil.example"
 )
-
-const testConfig = `{
-  "allowOrigins": ["https://app.example.com"],
-  "allowMethods": ["GET", "PUT"],
-  "allowHeaders": ["content-type"],
-  "exposeHeaders": ["x-request-id"],
-  "allowCredentials": true,
-  "maxAge": 600,
-  "policies": [
-    {"match": {"routeNames": ["admin-route"]},
-     "allowOrigins": ["https://admin.example.com"], "allowMethods": ["GET"]}
-  ]
-}`
 
 // request returns the request headers of method to api.example.com/v1/things
 // plus extra name-value pairs.
@@ -138,7 +65,7 @@ var upstream = wasmhost.NewHeaders(":status", "200", "content-type", "text/plain
 // when the test ends.
 func newVM(t testing.TB, wasm []byte, opts wasmhost.Options) *wasmhost.VM {
 	t.Helper()
-	opts.Cache = cache
+	opts.Cache = testmodule.Cache()
 	vm, err := wasmhost.New(context.Background(), wasm, opts)
 	if err != nil {
 		t.Fatalf("wasmhost.New: %v", err)

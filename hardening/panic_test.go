@@ -75,7 +75,7 @@ func TestForcedPanics(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			vm, p := startPlugin(t, faultWasm, wasmhost.Options{}, testConfig)
+			vm, p := startPlugin(t, faultWasm(t), wasmhost.Options{}, testConfig)
 			before := vm.Metrics()
 			x := do(t, p, c.req, c.resp)
 			noTrap(t, vm)
@@ -106,7 +106,7 @@ func TestForcedPanics(t *testing.T) {
 // pages (256 KiB).
 func TestPanicsInARow(t *testing.T) {
 	const rounds = 400_000
-	vm, p := startPlugin(t, faultWasm, wasmhost.Options{}, testConfig)
+	vm, p := startPlugin(t, faultWasm(t), wasmhost.Options{}, testConfig)
 	kinds := []struct {
 		req, resp wasmhost.Headers
 		panics    bool
@@ -175,17 +175,17 @@ func TestReleaseHasNoFaultKnob(t *testing.T) {
 	markers := []string{faultHeader, "corswasm: injected fault", "panic-request", "panic-response", "faultRoot", "faultStream", "faultinject_on", "corswasm: mallocs"}
 	var inFault []string
 	for _, m := range markers {
-		if bytes.Contains(faultWasm, []byte(m)) {
+		if bytes.Contains(faultWasm(t), []byte(m)) {
 			inFault = append(inFault, m)
 		}
-		if bytes.Contains(releaseWasm, []byte(m)) {
+		if bytes.Contains(releaseWasm(t), []byte(m)) {
 			t.Errorf("the release module contains %q", m)
 		}
 	}
 	if !slices.Contains(inFault, faultHeader) {
 		t.Fatalf("the fault build does not contain %q: the check looks in the wrong place", faultHeader)
 	}
-	t.Logf("release %d bytes, fault build %d bytes; markers found in the fault build only: %q", len(releaseWasm), len(faultWasm), inFault)
+	t.Logf("release %d bytes, fault build %d bytes; markers found in the fault build only: %q", len(releaseWasm(t)), len(faultWasm(t)), inFault)
 
 	iface := func(code []byte) (imports, exports []string) {
 		imports, exports = moduleInterface(t, code)
@@ -193,8 +193,8 @@ func TestReleaseHasNoFaultKnob(t *testing.T) {
 		slices.Sort(exports)
 		return imports, exports
 	}
-	ri, re := iface(releaseWasm)
-	fi, fe := iface(faultWasm)
+	ri, re := iface(releaseWasm(t))
+	fi, fe := iface(faultWasm(t))
 	if !slices.Equal(ri, fi) || !slices.Equal(re, fe) {
 		t.Errorf("the builds differ in interface:\nrelease imports %v\nfault imports   %v\nrelease exports %v\nfault exports   %v", ri, fi, re, fe)
 	}

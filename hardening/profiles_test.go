@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corswasm/corswasm/internal/testmodule"
 	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
@@ -148,7 +149,7 @@ func functionalCases() []functionalCase {
 // it.
 func runFunctional(t *testing.T, profile wasmhost.Profile) *wasmhost.VM {
 	t.Helper()
-	vm, p := startPlugin(t, releaseWasm, wasmhost.Options{Profile: profile}, testConfig)
+	vm, p := startPlugin(t, releaseWasm(t), wasmhost.Options{Profile: profile}, testConfig)
 	for _, c := range functionalCases() {
 		t.Run(c.name, func(t *testing.T) {
 			s := p.NewStream()
@@ -208,8 +209,8 @@ func TestPostLinkStepRemovesSchedYieldAndPollOneoff(t *testing.T) {
 		name      string
 		code, raw []byte
 	}{
-		{"release", releaseWasm, rawReleaseWasm},
-		{"fault injection", faultWasm, rawFaultWasm},
+		{"release", releaseWasm(t), rawReleaseWasm(t)},
+		{"fault injection", faultWasm(t), rawFaultWasm(t)},
 	} {
 		t.Run(m.name, func(t *testing.T) {
 			imports, exports := moduleInterface(t, m.code)
@@ -249,8 +250,8 @@ func TestEnvoy132RefusesTheModuleWithoutThePostLinkStep(t *testing.T) {
 		name string
 		code []byte
 	}{
-		{"release", rawReleaseWasm},
-		{"fault injection", rawFaultWasm},
+		{"release", rawReleaseWasm(t)},
+		{"fault injection", rawFaultWasm(t)},
 	} {
 		t.Run(m.name, func(t *testing.T) {
 			imports, _ := moduleInterface(t, m.code)
@@ -269,7 +270,7 @@ func TestEnvoy132RefusesTheModuleWithoutThePostLinkStep(t *testing.T) {
 				t.Errorf("the module imports %v that Envoy 1.32 lacks, want exactly %v", missing, shimmed)
 			}
 
-			_, err := wasmhost.New(context.Background(), m.code, wasmhost.Options{Profile: wasmhost.Envoy132, Cache: cache})
+			_, err := wasmhost.New(context.Background(), m.code, wasmhost.Options{Profile: wasmhost.Envoy132, Cache: testmodule.Cache()})
 			if err == nil {
 				t.Fatal("the Envoy 1.32 profile loaded the module")
 			}
@@ -308,7 +309,7 @@ func TestRuntimeTimerSurvivesOnEveryProfile(t *testing.T) {
 	sleepy := actual(app, faultHeader, "sleep")
 	for _, profile := range everyProfile {
 		t.Run(profile.String(), func(t *testing.T) {
-			vm, p := startPlugin(t, faultWasm, wasmhost.Options{Profile: profile}, testConfig)
+			vm, p := startPlugin(t, faultWasm(t), wasmhost.Options{Profile: profile}, testConfig)
 			wantServesNormally(t, vm, p)
 			before := vm.Metrics()
 			var slowest, fastest time.Duration
@@ -344,7 +345,7 @@ func TestRuntimeTimerSurvivesOnEveryProfile(t *testing.T) {
 // throws "poll_oneoff failed" and the VM is lost, with every later request.
 func TestRuntimeTimerKillsTheModuleWithoutThePostLinkStepOnEnvoy133to138(t *testing.T) {
 	sleepy := actual(app, faultHeader, "sleep")
-	vm, p := startPlugin(t, rawFaultWasm, wasmhost.Options{Profile: wasmhost.Envoy133to138}, testConfig)
+	vm, p := startPlugin(t, rawFaultWasm(t), wasmhost.Options{Profile: wasmhost.Envoy133to138}, testConfig)
 	wantServesNormally(t, vm, p)
 	// The runtime waits in poll_oneoff only when it has nothing else to
 	// run: while a garbage collection left over from start-up still has

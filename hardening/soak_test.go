@@ -131,7 +131,7 @@ func soak(t *testing.T, profile wasmhost.Profile, gogc string, n int) {
 	} else {
 		gogc = "default"
 	}
-	vm, p := startPlugin(t, releaseWasm, wasmhost.Options{Profile: profile, Env: env}, testConfig)
+	vm, p := startPlugin(t, releaseWasm(t), wasmhost.Options{Profile: profile, Env: env}, testConfig)
 	// Memory is flat after the first 1,000 exchanges: at steady state an
 	// exchange allocates nothing (TestSteadyStateAllocatesNothing), so the
 	// Go heap, and linear memory, stop growing once the arenas and scratch

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corswasm/corswasm/internal/testmodule"
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 )
 
@@ -35,10 +35,7 @@ func TestStartErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wasm := filepath.Join(dir, "plugin.wasm")
-	if err := wasmbuild.Build(context.Background(), root, ".", wasm); err != nil {
-		t.Fatal(err)
-	}
+	wasm := testmodule.WriteFile(t, testmodule.Release, dir, "plugin.wasm")
 	good := filepath.Join(root, "config.json")
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"allowOrigins": ["https://app.example.com/"], "maxAge": -1}`), 0o644)

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/corswasm/corswasm/internal/proxyabi"
-	"github.com/corswasm/corswasm/internal/wasmbuild"
+	"github.com/corswasm/corswasm/internal/testmodule"
 
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
@@ -226,11 +225,7 @@ func TestPlugin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the plugin")
 	}
-	bin, err := wasmbuild.Plugin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Check(bin)
+	r, err := Check(testmodule.Get(t, testmodule.Release))
 	if err != nil {
 		t.Fatal(err)
 	}

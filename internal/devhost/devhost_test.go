@@ -13,41 +13,20 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/corswasm/corswasm/internal/wasmbuild"
-
-	"github.com/tetratelabs/wazero"
+	"github.com/corswasm/corswasm/internal/testmodule"
 )
 
-// pluginWasm is the real plugin, built once by TestMain.
-var (
-	pluginWasm []byte
-	cache      = wazero.NewCompilationCache()
-)
+// pluginWasm returns the real plugin, built once per test binary.
+func pluginWasm(tb testing.TB) []byte { return testmodule.Get(tb, testmodule.Release) }
 
-func TestMain(m *testing.M) {
-	code, err := wasmbuild.Plugin(context.Background())
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "devhost: %v\n", err)
-		os.Exit(1)
-	}
-	pluginWasm = code
-	status := m.Run()
-	cache.Close(context.Background())
-	os.Exit(status)
-}
-
-const policy = `{
-  "allowOrigins": ["https://app.example.com"],
-  "allowMethods": ["GET", "PUT"],
-  "allowHeaders": ["content-type"],
-  "exposeHeaders": ["x-request-id"],
-  "maxAge": 600
-}`
+// policy is the configuration most tests load.
+var policy = testmodule.SimplePolicy
 
 // upstreamSeen is what the test upstream got.
 type upstreamSeen struct {
@@ -82,7 +61,7 @@ func newHost(t *testing.T, config string) (*Handler, string, *upstreamSeen) {
 		io.WriteString(w, "hello from upstream")
 	}))
 	t.Cleanup(up.Close)
-	h, err := New(context.Background(), Options{Wasm: pluginWasm, Config: []byte(config), Upstream: up.URL, Cache: cache})
+	h, err := New(context.Background(), Options{Wasm: pluginWasm(t), Config: []byte(config), Upstream: up.URL, Cache: testmodule.Cache()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -194,7 +173,7 @@ func TestUpstreamUnreachable(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	h, err := New(context.Background(), Options{Wasm: pluginWasm, Config: []byte(policy), Upstream: "http://" + addr, Cache: cache, VMs: 1})
+	h, err := New(context.Background(), Options{Wasm: pluginWasm(t), Config: []byte(policy), Upstream: "http://" + addr, Cache: testmodule.Cache(), VMs: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +191,7 @@ func TestUpstreamUnreachable(t *testing.T) {
 }
 
 func TestRefusedConfiguration(t *testing.T) {
-	_, err := New(context.Background(), Options{Wasm: pluginWasm, Config: []byte(`{"allowOrigins": ["https://a.example/path"]}`), Upstream: "http://127.0.0.1:1", Cache: cache})
+	_, err := New(context.Background(), Options{Wasm: pluginWasm(t), Config: []byte(`{"allowOrigins": ["https://a.example/path"]}`), Upstream: "http://127.0.0.1:1", Cache: testmodule.Cache()})
 	var refused *RefusedError
 	if !errors.As(err, &refused) || len(refused.Lines) != 1 || !strings.HasPrefix(refused.Lines[0], "cors: refusing configuration: allowOrigins[0]") {
 		t.Fatalf("New with a bad origin: %v; want a RefusedError with the plugin's line", err)
@@ -220,7 +199,7 @@ func TestRefusedConfiguration(t *testing.T) {
 }
 
 func TestBadUpstream(t *testing.T) {
-	_, err := New(context.Background(), Options{Wasm: pluginWasm, Config: []byte(policy), Upstream: "127.0.0.1:8081"})
+	_, err := New(context.Background(), Options{Wasm: pluginWasm(t), Config: []byte(policy), Upstream: "127.0.0.1:8081"})
 	if err == nil || !strings.Contains(err.Error(), "not a URL such as http://127.0.0.1:8081") {
 		t.Fatalf("New with upstream 127.0.0.1:8081: %v", err)
 	}
@@ -280,26 +259,71 @@ func TestConcurrentRequests(t *testing.T) {
 	}
 }
 
+// TestStale checks the staleness of plugin.wasm in a small module shaped
+// like this one: its sources are the files of the module's packages that
+// package "." imports, directly or not, with go.mod and go.sum; test files
+// and packages the build does not import do not count.
 func TestStale(t *testing.T) {
 	root := t.TempDir()
-	for _, f := range []string{"go.mod", "main.go", "filter/engine.go", "filter/engine_test.go"} {
+	files := map[string]string{
+		"go.mod":                        "module example.com/plugin\n\ngo 1.24\n",
+		"go.sum":                        "",
+		"main.go":                       "package main\n\nimport (\n\t_ \"example.com/plugin/filter\"\n)\n\nfunc main() {}\n",
+		"filter/engine.go":              "package filter\n\nimport _ \"example.com/plugin/internal/originre\"\n",
+		"filter/engine_test.go":         "package filter\n",
+		"internal/originre/originre.go": "package originre\n",
+		"cmd/tool/main.go":              "package main\n\nfunc main() {}\n",
+	}
+	for f, content := range files {
 		os.MkdirAll(filepath.Dir(filepath.Join(root, f)), 0o755)
-		os.WriteFile(filepath.Join(root, f), nil, 0o644)
+		if err := os.WriteFile(filepath.Join(root, f), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	wasm := filepath.Join(root, "plugin.wasm")
-	if why, _ := Stale(root, wasm); why != "missing" {
-		t.Errorf("no module: %q; want missing", why)
+	if why, err := Stale(root, wasm); why != "missing" {
+		t.Errorf("no module: %q, %v; want missing", why, err)
 	}
 	os.WriteFile(wasm, nil, 0o644)
-	old := time.Now().Add(-time.Hour)
-	for _, f := range []string{"go.mod", "main.go", "filter/engine.go"} {
+	old, newer := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	for f := range files {
 		os.Chtimes(filepath.Join(root, f), old, old)
 	}
-	if why, _ := Stale(root, wasm); why != "" {
-		t.Errorf("fresh module: %q; want \"\" (test files do not count)", why)
+	for _, f := range []string{"filter/engine_test.go", "cmd/tool/main.go"} {
+		os.Chtimes(filepath.Join(root, f), newer, newer)
 	}
-	os.Chtimes(filepath.Join(root, "filter/engine.go"), time.Now().Add(time.Hour), time.Now().Add(time.Hour))
-	if why, err := Stale(root, wasm); why != "older than filter/engine.go" {
-		t.Errorf("after an edit: %q, %v", why, err)
+	if why, err := Stale(root, wasm); why != "" || err != nil {
+		t.Errorf("fresh module: %q, %v; want \"\" (test files and packages the build does not import do not count)", why, err)
+	}
+	for _, f := range []string{"internal/originre/originre.go", "go.sum", "filter/engine.go"} {
+		os.Chtimes(filepath.Join(root, f), newer, newer)
+		if why, err := Stale(root, wasm); why != "older than "+f {
+			t.Errorf("after an edit of %s: %q, %v; want \"older than %s\"", f, why, err, f)
+		}
+		os.Chtimes(filepath.Join(root, f), old, old)
+	}
+}
+
+// TestSourcesOfThisModule checks that the sources of plugin.wasm are those
+// the build compiles in, here: every package of this module that package
+// "." imports, the post-link step, go.mod and go.sum.
+func TestSourcesOfThisModule(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs, err := Sources(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"go.mod", "go.sum", "main.go", "abi/", "filter/", "internal/originre/", "internal/suggest/", "internal/wasishim/", "internal/wasmbuild/"} {
+		if !slices.ContainsFunc(srcs, func(s string) bool { return s == want || strings.HasSuffix(want, "/") && strings.HasPrefix(s, want) }) {
+			t.Errorf("the sources lack %s: %q", want, srcs)
+		}
+	}
+	for _, s := range srcs {
+		if strings.HasSuffix(s, "_test.go") || strings.HasPrefix(s, "cmd/") || strings.HasPrefix(s, "internal/devhost/") {
+			t.Errorf("%s is among the sources, but the build does not compile it in", s)
+		}
 	}
 }

@@ -5,7 +5,6 @@ package wasishim_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,66 +14,33 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
 	"github.com/tetratelabs/wazero"
 
+	"github.com/corswasm/corswasm/internal/testmodule"
 	"github.com/corswasm/corswasm/internal/wasishim"
-	"github.com/corswasm/corswasm/internal/wasmbuild"
 )
 
-// The plugin as the go build leaves it, before the post-link step: the
-// release build, and the same with its name section (-ldflags=-w), built
-// once by TestMain.
-var plugins = map[string][]byte{}
-
-func TestMain(m *testing.M) {
-	if err := buildPlugins(); err != nil {
-		fmt.Fprintln(os.Stderr, "wasishim:", err)
-		os.Exit(1)
+// plugin returns the plugin as the go build leaves it, before the
+// post-link step: the release build ("release"), or the same with its name
+// section, -ldflags=-w ("with names"); each built once per test binary
+// (package testmodule).
+func plugin(t *testing.T, name string) []byte {
+	t.Helper()
+	v, ok := map[string]testmodule.Variant{"release": testmodule.RawRelease, "with names": testmodule.RawWithNames}[name]
+	if !ok {
+		t.Fatalf("no plugin build named %q", name)
 	}
-	os.Exit(m.Run())
-}
-
-func buildPlugins() error {
-	root, err := wasmbuild.ModuleRoot(".")
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "corswasm-wasishim-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	variants := map[string][]string{"release": nil, "with names": {"-ldflags=-w"}}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var errs []error
-	for name, extra := range variants {
-		wg.Go(func() {
-			out := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".wasm")
-			err := wasmbuild.Compile(context.Background(), root, ".", out, extra...)
-			var b []byte
-			if err == nil {
-				b, err = os.ReadFile(out)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			plugins[name] = b
-			errs = append(errs, err)
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return testmodule.Get(t, v)
 }
 
 // embed runs Embed on the named plugin and decodes both modules.
 func embed(t *testing.T, name string) (in, out []byte, before, after *wasm.Module, r *wasishim.Report) {
 	t.Helper()
-	in = plugins[name]
+	in = plugin(t, name)
 	out, r, err := wasishim.Embed(in)
 	if err != nil {
 		t.Fatal(err)
@@ -382,7 +348,7 @@ func TestAnIndependentDisassemblerAgrees(t *testing.T) {
 // the padding Go's linker gives them, and the element section writes
 // indices 64-127 in two bytes. Nothing else changes.
 func TestWabinRoundTripChangesOnlyTheForm(t *testing.T) {
-	in := plugins["release"]
+	in := plugin(t, "release")
 	m, err := binary.DecodeModule(in, wasm.CoreFeaturesV2)
 	if err != nil {
 		t.Fatal(err)

@@ -90,13 +90,3 @@ func ModuleRoot(dir string) (string, error) {
 		d = parent
 	}
 }
-
-// Plugin builds plugin.wasm (package "." of the module that holds the
-// working directory) as BuildBytes does, and returns it.
-func Plugin(ctx context.Context, extra ...string) ([]byte, error) {
-	root, err := ModuleRoot(".")
-	if err != nil {
-		return nil, err
-	}
-	return BuildBytes(ctx, root, ".", extra...)
-}

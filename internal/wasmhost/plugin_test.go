@@ -11,35 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corswasm/corswasm/internal/testmodule"
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
 )
 
 // The tests in this file run the real plugin.wasm.
-
-const testConfig = `{
-  "allowOrigins": ["https://app.example.com"],
-  "allowMethods": ["GET", "PUT"],
-  "allowHeaders": ["content-type"],
-  "exposeHeaders": ["x-request-id"],
-  "allowCredentials": true,
-  "maxAge": 600,
-  "policies": [
-    {"match": {"routeNames": ["admin-route"]},
-     "allowOrigins": ["https://admin.example.com"], "allowMethods": ["GET"]}
-  ]
-}`
-
-// simpleConfig has no route-name policy, so the plugin never reads the
-// route name.
-const simpleConfig = `{
-  "allowOrigins": ["https://app.example.com"],
-  "allowMethods": ["GET", "PUT"],
-  "allowHeaders": ["content-type"],
-  "exposeHeaders": ["x-request-id"],
-  "allowCredentials": true,
-  "maxAge": 600
-}`
 
 const origin = "https://app.example.com"
 
@@ -56,15 +33,15 @@ var (
 	upstream404 = NewHeaders(":status", "404")
 )
 
-// startPlugin starts a VM of the plugin with testConfig.
+// startPlugin starts a VM of the plugin with testmodule.RoutedPolicy.
 func startPlugin(t testing.TB, opts Options) (*VM, *Plugin) {
 	t.Helper()
-	return startPluginWith(t, opts, testConfig)
+	return startPluginWith(t, opts, testmodule.RoutedPolicy)
 }
 
 func startPluginWith(t testing.TB, opts Options, config string) (*VM, *Plugin) {
 	t.Helper()
-	vm := newVM(t, pluginWasm, opts)
+	vm := newVM(t, pluginWasm(t), opts)
 	p, err := vm.StartPlugin([]byte(config))
 	if err != nil {
 		t.Fatalf("StartPlugin: %v", err)
@@ -139,25 +116,29 @@ func TestActualRequestResponseRewritten(t *testing.T) {
 }
 
 // TestHostCallCounts counts the proxy-wasm calls of one exchange (WASI calls,
-// the Go runtime's clock reads, are not counted).
+// the Go runtime's clock reads, are not counted), under a configuration
+// without a route-name policy and under one with it.
 func TestHostCallCounts(t *testing.T) {
 	type limits struct{ req, resp, total int }
 	cases := []struct {
 		name      string
 		req, resp Headers
-		max       limits
-		exactReq  bool
+		max       limits // under SimplePolicy
+		exact     bool   // max is the exact count
 	}{
-		// Without Origin the response only gains vary: origin. With no vary
-		// to merge it is read and added (2 calls); a vary that lacks origin
-		// is merged in the whole map (read, then get and set the pairs).
-		{"no origin, no vary upstream", noOrigin, NewHeaders(":status", "200", "content-type", "text/plain"), limits{1, 2, 3}, true},
-		{"no origin, upstream vary", noOrigin, upstream, limits{1, 3, 4}, true},
+		// Without Origin the decision was made at configuration: the
+		// request side only looks for origin (1 call), the response side
+		// only adds vary: origin (1 call), whatever vary the upstream
+		// sent.
+		{"no origin, no vary upstream", noOrigin, NewHeaders(":status", "200", "content-type", "text/plain"), limits{1, 1, 2}, true},
+		{"no origin, upstream vary", noOrigin, upstream, limits{1, 1, 2}, true},
 		{"allowed preflight", preflight, nil, limits{6, 6, 6}, false},
 		{"allowed actual", actual, upstream, limits{2, 4, 6}, false},
 		{"disallowed actual", request("GET", "origin", "https://evil.example"), upstream404, limits{2, 4, 6}, false},
 	}
-	for _, cfg := range []struct{ name, config string }{{"simple config", simpleConfig}, {"route-name policy", testConfig}} {
+	type counted struct{ req, resp int }
+	simple := map[string]counted{}
+	for _, cfg := range []struct{ name, config string }{{"simple config", testmodule.SimplePolicy}, {"route-name policy", testmodule.RoutedPolicy}} {
 		vm, p := startPluginWith(t, Options{}, cfg.config)
 		do(t, p, actual, upstream) // warm up the module's first-use paths
 		for _, c := range cases {
@@ -166,14 +147,33 @@ func TestHostCallCounts(t *testing.T) {
 			calls := vm.Calls()
 			req, resp, total := calls.Request.Proxy(), calls.Response.Proxy(), calls.Proxy()
 			t.Logf("%s, %s: request %d, response %d, total %d proxy calls\n\t%v", cfg.name, c.name, req, resp, total, calls)
-			if cfg.config != simpleConfig {
-				continue // reading the route name costs one more call
+			_, hasOrigin := c.req.Get("origin")
+			if cfg.config == testmodule.SimplePolicy {
+				simple[c.name] = counted{req, resp}
+				if calls.Request["proxy_get_property"] != 0 {
+					t.Errorf("%s, %s: the plugin read a property, though no policy needs the route name", cfg.name, c.name)
+				}
+				if c.exact && (req != c.max.req || resp != c.max.resp || total != c.max.total) {
+					t.Errorf("%s: %d request-side, %d response-side, %d in all; want exactly %d, %d, %d", c.name, req, resp, total, c.max.req, c.max.resp, c.max.total)
+				}
+				if req > c.max.req || resp > c.max.resp || total > c.max.total {
+					t.Errorf("%s: %d request-side, %d response-side, %d in all; want at most %d, %d, %d", c.name, req, resp, total, c.max.req, c.max.resp, c.max.total)
+				}
+				continue
 			}
-			if c.exactReq && req != c.max.req {
-				t.Errorf("%s: %d request-side calls, want exactly %d", c.name, req, c.max.req)
+			// The route-name policy costs one call, the property read, on
+			// the request side of a request with Origin, and nothing else.
+			want := simple[c.name]
+			reads := 0
+			if hasOrigin {
+				want.req++
+				reads = 1
 			}
-			if req > c.max.req || resp > c.max.resp || total > c.max.total {
-				t.Errorf("%s: %d request-side, %d response-side, %d in all; want at most %d, %d, %d", c.name, req, resp, total, c.max.req, c.max.resp, c.max.total)
+			if got := calls.Request["proxy_get_property"]; got != reads {
+				t.Errorf("%s, %s: %d property reads, want %d", cfg.name, c.name, got, reads)
+			}
+			if req != want.req || resp != want.resp {
+				t.Errorf("%s, %s: %d request-side and %d response-side calls, want %d and %d (the simple config's, plus the route-name read on a request with Origin)", cfg.name, c.name, req, resp, want.req, want.resp)
 			}
 		}
 	}
@@ -181,7 +181,7 @@ func TestHostCallCounts(t *testing.T) {
 
 func TestRefusedConfiguration(t *testing.T) {
 	var sink strings.Builder
-	vm := newVM(t, pluginWasm, Options{Log: &sink})
+	vm := newVM(t, pluginWasm(t), Options{Log: &sink})
 	_, err := vm.StartPlugin([]byte(`{"allowOrigins": ["https://app.example.com/path"]}`))
 	if err == nil {
 		t.Fatal("configuration with a path in an origin was accepted")
@@ -197,7 +197,7 @@ func TestRefusedConfiguration(t *testing.T) {
 		t.Errorf("a refused configuration failed the VM: %v", vm.Err())
 	}
 	// The VM goes on: a good configuration loads in it.
-	if _, err := vm.StartPlugin([]byte(testConfig)); err != nil {
+	if _, err := vm.StartPlugin([]byte(testmodule.RoutedPolicy)); err != nil {
 		t.Errorf("StartPlugin after a refusal: %v", err)
 	}
 }
@@ -281,7 +281,7 @@ func TestStreamsInterleave(t *testing.T) {
 // the module), on every host profile, and checks that it imports neither
 // function and serves a preflight and an actual request on each.
 func TestPluginServesOnEveryProfile(t *testing.T) {
-	m, err := binary.DecodeModule(pluginWasm, wasm.CoreFeaturesV2)
+	m, err := binary.DecodeModule(pluginWasm(t), wasm.CoreFeaturesV2)
 	if err != nil {
 		t.Fatalf("decoding plugin.wasm: %v", err)
 	}
@@ -387,7 +387,7 @@ func TestCloseNotifiesPlugins(t *testing.T) {
 	if err := vm.Close(context.Background()); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := vm.StartPlugin([]byte(testConfig)); !errors.Is(err, errClosed) {
+	if _, err := vm.StartPlugin([]byte(testmodule.RoutedPolicy)); !errors.Is(err, errClosed) {
 		t.Errorf("StartPlugin on a closed VM: %v, want %v", err, errClosed)
 	}
 }
@@ -417,7 +417,7 @@ func BenchmarkDo(b *testing.B) {
 // lines kept as they are and not read (a name repeated in vary means the
 // same to a cache).
 func TestNoOriginVary(t *testing.T) {
-	vm, p := startPluginWith(t, Options{}, simpleConfig)
+	vm, p := startPluginWith(t, Options{}, testmodule.SimplePolicy)
 	cases := []struct {
 		name     string
 		upstream Headers
