@@ -1,5 +1,37 @@
 package filter
 
+import "strconv"
+
+// Decision is the engine's verdict on one request. It is a small value: the
+// plugin keeps it for the response phase.
+type Decision struct {
+	Kind    Kind
+	Allowed bool
+	Reason  Reason
+
+	report         bool
+	debug          bool // a denial carries ReasonHeader
+	privateNetwork bool // private network access requested and allowed
+	headersAsked   bool // the preflight requested at least one header
+
+	// Detail is the value that failed the check: the origin, the method or
+	// the header name. It is a view of the request, not a copy.
+	Detail string
+	// Origin is the request's Origin, echoed in access-control-allow-origin
+	// when allowed.
+	Origin string
+
+	policy *policy
+}
+
+// Policy names the policy that applies ("default" or "policies[i]"), or "".
+func (d *Decision) Policy() string {
+	if d.policy == nil {
+		return ""
+	}
+	return d.policy.name
+}
+
 // Kind says what sort of request a Decision is about.
 type Kind uint8
 
@@ -72,3 +104,76 @@ var counterNames = [NumCounters]string{
 
 // Name is the metric name the plugin defines for c.
 func (c Counter) Name() string { return counterNames[c] }
+
+// Counters appends the counters the decision increments.
+func (d *Decision) Counters(dst []Counter) []Counter {
+	switch {
+	case d.Kind == KindPreflight && d.Allowed:
+		dst = append(dst, CounterPreflightAllowed)
+	case d.Kind == KindPreflight:
+		dst = append(dst, CounterPreflightDenied)
+	case d.Kind == KindActual && d.Allowed:
+		dst = append(dst, CounterActualAllowed)
+	case d.Kind == KindActual:
+		dst = append(dst, CounterActualDenied)
+	default:
+		return dst
+	}
+	if d.Reason == ReasonOriginInvalid {
+		dst = append(dst, CounterOriginInvalid)
+	}
+	if !d.Allowed && d.report {
+		dst = append(dst, CounterReportWouldDeny)
+	}
+	return dst
+}
+
+// LogLine describes a denial for a debug log line, or returns "" when the
+// request was not denied. Values from the request are quoted, so a crafted
+// header cannot forge log lines.
+func (d *Decision) LogLine() string { return string(d.AppendLogLine(nil)) }
+
+// AppendLogLine appends LogLine's text to dst: with a reused dst, a denial
+// is logged without allocating.
+func (d *Decision) AppendLogLine(dst []byte) []byte {
+	if d.Allowed || (d.Kind != KindPreflight && d.Kind != KindActual) {
+		return dst
+	}
+	dst = append(dst, "cors: "...)
+	if d.report {
+		dst = append(dst, "report mode, would deny "...)
+	} else {
+		dst = append(dst, "denied "...)
+	}
+	dst = append(dst, d.Kind.String()...)
+	dst = append(dst, " from origin "...)
+	dst = appendQuoted(dst, d.Origin)
+	dst = append(dst, " (policy "...)
+	dst = append(dst, d.policy.name...)
+	dst = append(dst, "): "...)
+	dst = append(dst, d.Reason.String()...)
+	if d.Detail != "" && d.Detail != d.Origin {
+		dst = append(dst, ' ')
+		dst = appendQuoted(dst, d.Detail)
+	}
+	return dst
+}
+
+// maxQuotedValue bounds how much of a request value a log line or the reason
+// header echoes: a 1 MiB Origin must not become a 1 MiB log line.
+const maxQuotedValue = 128
+
+// quoteValue quotes a request value in ASCII (so it carries no CR, LF, NUL or
+// other control byte), cut at maxQuotedValue bytes.
+func quoteValue(v string) string { return string(appendQuoted(nil, v)) }
+
+// appendQuoted appends quoteValue(v) to dst.
+func appendQuoted(dst []byte, v string) []byte {
+	if len(v) <= maxQuotedValue {
+		return strconv.AppendQuoteToASCII(dst, v)
+	}
+	dst = strconv.AppendQuoteToASCII(dst, v[:maxQuotedValue])
+	dst = append(dst, "... ("...)
+	dst = strconv.AppendInt(dst, int64(len(v)), 10)
+	return append(dst, " bytes)"...)
+}

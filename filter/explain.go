@@ -1,11 +1,16 @@
 package filter
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/corswasm/corswasm/internal/fetch"
+)
 
 // This file gives tools (cmd/corsctl) a read-only view of a compiled
 // configuration and of the checks behind a decision. The plugin does not
 // use it: verdicts come from Evaluate, and every check here calls the same
-// functions Evaluate calls.
+// functions Evaluate calls (checkOrigin, checkMethod, checkHeaders), so an
+// explanation cannot disagree with a verdict.
 
 // PolicyInfo describes one compiled policy, as the engine holds it.
 type PolicyInfo struct {
@@ -215,7 +220,7 @@ func (c *Config) PolicyChecks(i int, r *Request) []Check {
 	m.Reason, m.Detail = p.checkMethod(r.RequestMethod)
 	if m.Passed = m.Reason == ReasonAllowed; m.Passed {
 		switch {
-		case r.RequestMethod == "GET" || r.RequestMethod == "HEAD" || r.RequestMethod == "POST":
+		case fetch.IsSafelistedMethod(r.RequestMethod):
 			m.By = "safelisted"
 		case p.anyMethod:
 			m.By = "any"
@@ -237,32 +242,23 @@ func (c *Config) PolicyChecks(i int, r *Request) []Check {
 }
 
 func (p *policy) explainOrigin(r *Request) Check {
-	ch := Check{Name: CheckOrigin, Value: r.Origin, Reason: p.checkOrigin(r)}
+	reason, by, i := p.checkOrigin(r)
+	ch := Check{Name: CheckOrigin, Value: r.Origin, Reason: reason}
 	if ch.Passed = ch.Reason == ReasonAllowed; !ch.Passed {
 		ch.Detail = r.Origin
 		return ch
 	}
-	switch {
-	case p.anyOrigin:
+	switch by {
+	case byAny:
 		ch.By, ch.Entry = "any", "*"
-	case r.Origin == "null":
+	case byNull:
 		ch.By, ch.Entry = "null", "null"
-	case p.exact.has(r.Origin):
+	case byExact:
 		ch.By, ch.Entry = "exact", r.Origin
-	default:
-		o, _ := parseOrigin(r.Origin)
-		for i := range p.patterns {
-			if p.patterns[i].matches(o) {
-				ch.By, ch.Entry = "pattern", p.patterns[i].String()
-				return ch
-			}
-		}
-		for _, re := range p.regexes {
-			if re.MatchString(r.Origin) {
-				ch.By, ch.Entry = "regex", re.String()
-				return ch
-			}
-		}
+	case byPattern:
+		ch.By, ch.Entry = "pattern", p.patterns[i].String()
+	case byRegex:
+		ch.By, ch.Entry = "regex", p.regexes[i].String()
 	}
 	return ch
 }
@@ -282,11 +278,7 @@ func (p *policy) explainHeaders(lines []string) Check {
 		}
 		return ch
 	}
-	total := 0
-	for _, line := range lines {
-		total += len(line) + 1
-	}
-	if total > maxRequestHeadersLength {
+	if tooLong(lines) {
 		return ch // the engine does not read the list
 	}
 	// Each element through the engine's own check, to name every offender.

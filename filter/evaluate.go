@@ -1,0 +1,256 @@
+package filter
+
+import (
+	"strings"
+
+	"github.com/corswasm/corswasm/internal/fetch"
+)
+
+// maxRequestHeadersLength bounds Access-Control-Request-Headers (all lines
+// together). Browsers send a short sorted list; a longer one is denied rather
+// than scanned (rs/cors CVE-2025-47908 was an unbounded one).
+const maxRequestHeadersLength = 8192
+
+const headersTooLong = "longer than 8192 bytes" // keep in step with maxRequestHeadersLength
+
+// Evaluate decides on r. It does not allocate and does not keep r.
+func (c *Config) Evaluate(r *Request) Decision {
+	p := c.selectPolicy(r)
+	if p == nil {
+		return Decision{Kind: KindUncovered, Reason: ReasonNoPolicy}
+	}
+	d := Decision{policy: p, report: c.mode == ModeReport, debug: c.debug}
+	if !r.HasOrigin {
+		d.Kind, d.Reason = KindNoOrigin, ReasonNoOrigin
+		return d
+	}
+	d.Origin = r.Origin
+	d.Kind = KindActual
+	if r.Method == "OPTIONS" && r.RequestMethod != "" {
+		d.Kind = KindPreflight
+	}
+	if d.Reason, _, _ = p.checkOrigin(r); d.Reason != ReasonAllowed {
+		d.Detail = r.Origin
+		return d
+	}
+	if d.Kind == KindPreflight {
+		if d.Reason, d.Detail = p.checkMethod(r.RequestMethod); d.Reason != ReasonAllowed {
+			return d
+		}
+		if d.Reason, d.Detail, d.headersAsked = p.checkHeaders(r.RequestHeaders); d.Reason != ReasonAllowed {
+			return d
+		}
+		if r.RequestPrivateNetwork == "true" {
+			if !p.privateNetwork {
+				d.Reason, d.Detail = ReasonPrivateNetworkDenied, r.RequestPrivateNetwork
+				return d
+			}
+			d.privateNetwork = true
+		}
+	}
+	d.Allowed = true
+	return d
+}
+
+func (c *Config) selectPolicy(r *Request) *policy {
+	for _, p := range c.policies {
+		if p.matches(r) {
+			return p
+		}
+	}
+	return nil
+}
+
+// matches says whether every criterion of p's match holds for r.
+func (p *policy) matches(r *Request) bool {
+	if len(p.hosts)+len(p.hostSuffixes) > 0 && !p.matchesHost(hostOf(r.Authority)) {
+		return false
+	}
+	if len(p.pathPrefixes) > 0 && !hasAnyPrefix(r.Path, p.pathPrefixes) {
+		return false
+	}
+	if len(p.routeNames) > 0 && !contains(p.routeNames, r.RouteName) {
+		return false
+	}
+	return true
+}
+
+func (p *policy) matchesHost(host string) bool {
+	for _, h := range p.hosts {
+		if equalLower(host, h) {
+			return true
+		}
+	}
+	for _, suffix := range p.hostSuffixes {
+		if len(host) > len(suffix) && equalLower(host[len(host)-len(suffix):], suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostOf strips the port and a trailing dot from an authority.
+func hostOf(authority string) string {
+	host := authority
+	if strings.HasPrefix(host, "[") {
+		if end := strings.IndexByte(host, ']'); end >= 0 {
+			host = host[:end+1]
+		}
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.TrimSuffix(host, ".")
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, prefix := range prefixes {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// originBy says which kind of allowOrigins entry let an origin in.
+type originBy uint8
+
+const (
+	byNone    originBy = iota // not allowed
+	byAny                     // "*"
+	byNull                    // "null"
+	byExact                   // an exact origin
+	byPattern                 // p.patterns[i]
+	byRegex                   // p.regexes[i]
+)
+
+// checkOrigin decides on r's Origin. When it is allowed, by and i say
+// which entry let it in (i indexes p.patterns or p.regexes).
+func (p *policy) checkOrigin(r *Request) (reason Reason, by originBy, i int) {
+	if p.anyOrigin {
+		// "*" is answered whatever the value, so nothing is reflected.
+		return ReasonAllowed, byAny, 0
+	}
+	if r.originLines > 1 {
+		return ReasonOriginInvalid, byNone, 0
+	}
+	if r.Origin == "null" {
+		if p.allowNull {
+			return ReasonAllowed, byNull, 0
+		}
+		return ReasonOriginNotAllowed, byNone, 0
+	}
+	// Exact origins are stored as browsers serialize them, so one found in
+	// the set needs no parsing.
+	if p.exact.has(r.Origin) {
+		return ReasonAllowed, byExact, 0
+	}
+	o, ok := parseOrigin(r.Origin)
+	if !ok {
+		return ReasonOriginInvalid, byNone, 0
+	}
+	for i := range p.patterns {
+		if p.patterns[i].matches(o) {
+			return ReasonAllowed, byPattern, i
+		}
+	}
+	for i, re := range p.regexes {
+		if re.MatchString(r.Origin) {
+			return ReasonAllowed, byRegex, i
+		}
+	}
+	return ReasonOriginNotAllowed, byNone, 0
+}
+
+func (p *policy) checkMethod(m string) (Reason, string) {
+	if !fetch.IsToken(m) {
+		return ReasonMethodInvalid, m
+	}
+	switch {
+	case fetch.IsSafelistedMethod(m):
+	case p.anyMethod:
+	case contains(p.methods, m):
+	default:
+		return ReasonMethodNotAllowed, m
+	}
+	return ReasonAllowed, ""
+}
+
+// checkHeaders checks every element of the Access-Control-Request-Headers
+// lines: comma-separated, optional whitespace, any letter case, empty
+// elements ignored.
+func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, asked bool) {
+	if tooLong(lines) {
+		return ReasonHeadersInvalid, headersTooLong, false
+	}
+	for _, line := range lines {
+		for line != "" {
+			var name string
+			if i := strings.IndexByte(line, ','); i >= 0 {
+				name, line = trimSpace(line[:i]), line[i+1:]
+			} else {
+				name, line = trimSpace(line), ""
+			}
+			switch {
+			case name == "":
+				continue
+			case p.listsHeader(name): // listed names are tokens: no need to check
+			case !fetch.IsToken(name):
+				return ReasonHeadersInvalid, name, false
+			case !p.anyHeader || equalLower(name, "authorization"):
+				return ReasonHeaderNotAllowed, name, false
+			}
+			asked = true
+		}
+	}
+	return ReasonAllowed, "", asked
+}
+
+// tooLong says whether the Access-Control-Request-Headers lines together
+// exceed maxRequestHeadersLength (counting a separator after each).
+func tooLong(lines []string) bool {
+	total := 0
+	for _, line := range lines {
+		total += len(line) + 1
+	}
+	return total > maxRequestHeadersLength
+}
+
+// trimSpace drops the optional whitespace (SP and HTAB) around a list element.
+func trimSpace(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// listsHeader says whether the policy names the header.
+func (p *policy) listsHeader(name string) bool {
+	for _, h := range p.headers {
+		// Browsers send lower case: the plain comparison usually settles it.
+		if len(name) == len(h) && (name == h || equalLower(name, h)) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalLower compares s, in any letter case, with lower, which is ASCII
+// lower case: a faster strings.EqualFold for header names.
+func equalLower(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}

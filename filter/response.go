@@ -1,0 +1,148 @@
+package filter
+
+import "strings"
+
+// LocalResponse says whether the plugin answers the request itself: an
+// allowed preflight, or a failed one when unmatchedPreflights is "reject".
+// It appends the response headers to dst. Never in report mode.
+func (d *Decision) LocalResponse(dst [][2]string) (status int, headers [][2]string, ok bool) {
+	if d.Kind != KindPreflight || d.report {
+		return 0, dst, false
+	}
+	p := d.policy
+	if !d.Allowed {
+		if p.forward {
+			return 0, dst, false
+		}
+		dst = append(dst, [2]string{"vary", p.preflightVary})
+		if d.debug {
+			dst = append(dst, [2]string{ReasonHeader, d.debugReason()})
+		}
+		return 403, dst, true
+	}
+	n := len(dst)
+	dst = append(dst, p.preflightHeaders...) // one copy of what every answer carries
+	dst[n][1] = d.allowOrigin()
+	if d.headersAsked {
+		dst = append(dst, [2]string{"access-control-allow-headers", p.allowHeaders})
+	}
+	if d.privateNetwork {
+		dst = append(dst, [2]string{"access-control-allow-private-network", "true"})
+	}
+	dst = append(dst, [2]string{"vary", p.preflightVary})
+	return p.preflightOK, dst, true
+}
+
+func (d *Decision) allowOrigin() string {
+	if d.policy.anyOrigin {
+		return "*"
+	}
+	return d.Origin
+}
+
+// NeedsResponse says whether the plugin must rewrite the response headers.
+func (d *Decision) NeedsResponse() bool {
+	return !d.report && d.policy != nil && (d.Kind == KindActual || d.Kind == KindNoOrigin)
+}
+
+// RewriteResponse computes the response headers from the upstream's hdrs.
+// For a request with Origin, every access-control-* header the upstream set
+// is dropped and, when allowed, the policy's are added. An any-origin policy
+// does the same for requests without Origin: a cache may serve that response
+// to a later CORS request, and "*" does not depend on the origin (Fetch,
+// "CORS protocol and HTTP caches"). Other policies only add a line
+// "vary: origin" to such a response, without looking at the upstream's vary
+// (see VaryOnly). For requests with Origin, "origin" is added to vary as a
+// line of its own unless a vary line names it (or "*") already. It appends
+// the result to dst and reports whether it differs from hdrs.
+func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
+	if !d.NeedsResponse() {
+		return dst, false
+	}
+	if d.VaryOnly() {
+		dst = append(dst, hdrs...)
+		return append(dst, [2]string{"vary", "origin"}), true
+	}
+	p := d.policy
+	owned := d.Kind == KindActual || p.anyOrigin // the CORS headers are ours to set
+	changed := false
+	vary := -1
+	varied := p.anyOrigin // vary: origin is neither due nor needed
+	for _, h := range hdrs {
+		if owned && strings.HasPrefix(h[0], "access-control-") {
+			changed = true
+			continue
+		}
+		if h[0] == "vary" {
+			if vary < 0 {
+				vary = len(dst)
+			}
+			varied = varied || varyCoversOrigin(h[1])
+		}
+		dst = append(dst, h)
+	}
+	if owned && (d.Allowed || d.Kind == KindNoOrigin) {
+		dst = append(dst, [2]string{"access-control-allow-origin", d.allowOrigin()})
+		if p.credentials {
+			dst = append(dst, [2]string{"access-control-allow-credentials", "true"})
+		}
+		if p.exposeHeaders != "" {
+			dst = append(dst, [2]string{"access-control-expose-headers", p.exposeHeaders})
+		}
+		changed = true
+	}
+	if d.debug && d.Kind == KindActual && !d.Allowed {
+		dst = append(dst, [2]string{ReasonHeader, d.debugReason()})
+		changed = true
+	}
+	if !varied {
+		// A line of its own, as proxy_add_header_map_value adds it: the
+		// upstream's lines stay as they are, and no value is built (a
+		// recipient reads the lines as one comma-separated list).
+		if vary >= 0 && strings.Trim(dst[vary][1], " \t") == "" {
+			dst[vary][1] = "origin"
+		} else {
+			dst = append(dst, [2]string{"vary", "origin"})
+		}
+		changed = true
+	}
+	return dst, changed
+}
+
+// VaryOnly says whether all the response needs is a line "vary: origin": a
+// request without Origin under a policy that does not allow any origin. The
+// plugin then adds that line with one host call instead of rewriting the
+// whole map; RewriteResponse gives the same result. The upstream's vary is
+// not read, so a response whose vary names origin already carries it twice,
+// which caches read the same (vary is a list of field names).
+func (d *Decision) VaryOnly() bool {
+	return d.NeedsResponse() && d.Kind == KindNoOrigin && !d.policy.anyOrigin
+}
+
+// varyCoversOrigin says whether a vary value already names origin, or "*".
+func varyCoversOrigin(v string) bool {
+	for v != "" {
+		var name string
+		name, v, _ = strings.Cut(v, ",")
+		name = strings.Trim(name, " \t")
+		if name == "*" || strings.EqualFold(name, "origin") {
+			return true
+		}
+	}
+	return false
+}
+
+// ReasonHeader is the response header that tells why a request was denied,
+// sent only when the configuration sets "debug": true. Its value names the
+// reason, the offending value and the policy, for example
+// `origin not allowed: "https://evil.example" (policy default)`.
+const ReasonHeader = "x-cors-reason"
+
+// debugReason is the ReasonHeader value of a denial.
+func (d *Decision) debugReason() string {
+	v := d.Detail
+	if v == "" {
+		v = d.Origin
+	}
+	return d.Reason.String() + ": " + quoteValue(v) + " (policy " + d.policy.name + ")"
+}
