@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -969,17 +970,21 @@ func (p *oraclePolicy) names(origin string) bool {
 	return false
 }
 
+// oracleHost reads the host of an :authority as net/url does (RFC 3986:
+// host [":" port], brackets around an IPv6 address dropped), then drops a
+// trailing dot and folds the case, as match.hosts is compared. It shares
+// nothing with the engine's hostOf. Where the two read a malformed
+// authority differently ("a.com:x", whose port is not a number), neither
+// reading names a host that match.hosts can hold, except that hostOf cuts
+// at the last ':' whatever follows; TestOracleHost pins both readings.
+func oracleHost(authority string) string {
+	u := url.URL{Host: authority}
+	return strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+}
+
 // selectPolicy picks the first policy whose match holds, else the default.
 func (o *oracle) selectPolicy(authority, path, route string) *oraclePolicy {
-	host := authority
-	if strings.HasPrefix(host, "[") {
-		if end := strings.IndexByte(host, ']'); end >= 0 {
-			host = host[:end+1]
-		}
-	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	host := oracleHost(authority)
 	for _, p := range o.policies {
 		if p.name == "default" {
 			return p
@@ -1002,6 +1007,43 @@ func (o *oracle) selectPolicy(authority, path, route string) *oraclePolicy {
 		return p
 	}
 	return nil
+}
+
+// TestOracleHost pins how the oracle and the engine read the host of an
+// :authority, so that neither can drift: they agree on every authority a
+// client sends, and differ only where the port is not a number.
+func TestOracleHost(t *testing.T) {
+	for _, c := range []struct{ authority, oracle, engine string }{
+		{"api.example.com", "api.example.com", "api.example.com"},
+		{"api.example.com:8443", "api.example.com", "api.example.com"},
+		{"API.Example.COM", "api.example.com", "API.Example.COM"}, // the engine folds case when it compares
+		{"api.example.com.", "api.example.com", "api.example.com"},
+		{"api.example.com.:443", "api.example.com", "api.example.com"},
+		{"[::1]:8080", "::1", "[::1]"},
+		{"[::1]", "::1", "[::1]"},
+		{"", "", ""},
+		{"a.com:x", "a.com:x", "a.com"}, // not a port: the engine still cuts at the last ':'
+	} {
+		if got := oracleHost(c.authority); got != c.oracle {
+			t.Errorf("oracleHost(%q) = %q, want %q", c.authority, got, c.oracle)
+		}
+		if got := hostOf(c.authority); got != c.engine {
+			t.Errorf("hostOf(%q) = %q, want %q", c.authority, got, c.engine)
+		}
+	}
+	// And through policy selection, where the readings meet.
+	cfg := mustParse(t, `{"policies": [{"match": {"hosts": ["api.example.com", "*.example.net"]}, "allowOrigins": ["https://a.com"]}]}`)
+	orc, err := newOracle([]byte(`{"policies": [{"match": {"hosts": ["api.example.com", "*.example.net"]}, "allowOrigins": ["https://a.com"]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"api.example.com", "API.example.com:443", "api.example.com.", "x.example.net:80", "example.net", "api.example.com.evil", "[::1]:80", "evil.com:api.example.com"} {
+		engine := cfg.Evaluate(&Request{Authority: a}).Kind != KindUncovered
+		oracle := orc.selectPolicy(a, "/", "") != nil
+		if engine != oracle {
+			t.Errorf("authority %q: engine covers it %v, oracle %v", a, engine, oracle)
+		}
+	}
 }
 
 // TestCheckExchangeCatchesLeaks makes sure the corpus's property checks are

@@ -58,3 +58,59 @@ func ExampleDecision_RewriteResponse() {
 	// access-control-expose-headers: x-request-id
 	// vary: origin
 }
+
+func ExampleCompile() {
+	maxAge := 600
+	cfg, err := filter.Compile(filter.Spec{
+		Policies: []filter.PolicySpec{{
+			Match:        &filter.MatchSpec{Hosts: []string{"admin.example.com"}},
+			AllowOrigins: []string{"https://admin.example.com"},
+			AllowMethods: []string{"delete"},
+			MaxAge:       &maxAge,
+		}},
+		PolicySpec: filter.PolicySpec{AllowOrigins: []string{"HTTPS://App.Example.com"}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(cfg.Summary())
+	fmt.Println(cfg.Policies()[0].AllowMethods, cfg.Policies()[1].Origins)
+	// Output:
+	// cors: configuration loaded: mode enforce; policies[0] (1 origin patterns, 0 regexes); default (1 origin patterns, 0 regexes)
+	// DELETE [https://app.example.com]
+}
+
+func ExampleCompile_problems() {
+	_, err := filter.Compile(filter.Spec{Policies: []filter.PolicySpec{{AllowOrigins: []string{"*"}, AllowCredentials: true}}})
+	for _, p := range err.(*filter.ConfigError).Problems {
+		fmt.Println(p.Path)
+	}
+	// Output:
+	// policies[0].match
+	// policies[0].allowOrigins[0]
+}
+
+func ExampleDecodeSpec() {
+	spec, err := filter.DecodeSpec([]byte(`{"allowOrigins": ["https://app.example.com"], "mode": "report"}`))
+	if err != nil {
+		panic(err)
+	}
+	spec.AllowMethods = append(spec.AllowMethods, "PUT")
+	cfg, err := filter.Compile(spec)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(cfg.Mode(), cfg.Policies()[0].AllowMethods)
+	// Output: report PUT
+}
+
+func ExampleNormalizeOrigin() {
+	for _, entry := range []string{"HTTPS://App.Example.com:443", "http://[0:0::1]:8080", "https://*.Example.com:*", "https://app.example.com/"} {
+		fmt.Println(filter.NormalizeOrigin(entry))
+	}
+	// Output:
+	// https://app.example.com <nil>
+	// http://[::1]:8080 <nil>
+	// https://*.example.com:* <nil>
+	//  "https://app.example.com/": an origin has no path (found "/"); remove everything after the host and port
+}

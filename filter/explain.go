@@ -102,22 +102,6 @@ func clone(s []string) []string {
 	return append([]string(nil), s...)
 }
 
-// String writes the pattern as allowOrigins would, normalized.
-func (p *originPattern) String() string {
-	s := p.scheme + "://"
-	if p.subdomains {
-		s += "*"
-	}
-	s += p.host
-	switch {
-	case p.anyPort:
-		s += ":*"
-	case p.port != "":
-		s += ":" + p.port
-	}
-	return s
-}
-
 // PolicyMatch says whether one policy's match holds for a request.
 type PolicyMatch struct {
 	Policy  string `json:"policy"`

@@ -155,6 +155,43 @@ func (p *originPattern) matches(o origin) bool {
 	return o.host == p.host
 }
 
+// String writes the pattern as allowOrigins would, normalized.
+func (p *originPattern) String() string {
+	s := p.scheme + "://"
+	if p.subdomains {
+		s += "*"
+	}
+	s += p.host
+	switch {
+	case p.anyPort:
+		s += ":*"
+	case p.port != "":
+		s += ":" + p.port
+	}
+	return s
+}
+
+// NormalizeOrigin checks one allowOrigins entry and returns it as the
+// engine holds it, which for an exact origin is what browsers send: scheme
+// and host lower-cased, the default port dropped, an IPv6 address in
+// canonical form ("HTTPS://App.Example.com:443" is
+// "https://app.example.com"). Patterns are normalized alike
+// ("https://*.Example.com:*"); "*" and "null" are returned as they are.
+// The error says what is wrong and how to fix it, as Parse words it.
+func NormalizeOrigin(entry string) (string, error) {
+	if entry == "*" || entry == "null" {
+		return entry, nil
+	}
+	pp, msg := parseOriginPattern(entry)
+	switch {
+	case msg != "":
+		return "", &ConfigError{[]Problem{{"", strconv.Quote(entry) + ": " + msg}}}
+	case pp.wild:
+		return pp.pattern.String(), nil
+	}
+	return pp.exact, nil
+}
+
 // parsedPattern is the result of parsing one allowOrigins entry.
 type parsedPattern struct {
 	exact   string // the normalized origin when the entry has no wildcard
