@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/rs/cors"
+
+	"github.com/corswasm/corswasm/internal/testmodule"
 )
 
 // The engine benchmarks put this engine and github.com/rs/cors through the
@@ -16,14 +18,9 @@ import (
 // ratio means something on a noisy machine. Sub-benchmarks are named
 // Engine/<scenario>/<implementation>; cmd/benchreport reads them.
 
-const benchPolicy = `{
-  "allowOrigins": ["https://app.example.com", "https://*.example.com"],
-  "allowMethods": ["GET", "POST", "PUT", "DELETE"],
-  "allowHeaders": ["content-type", "authorization"],
-  "exposeHeaders": ["x-request-id"],
-  "allowCredentials": true,
-  "maxAge": 600
-}`
+// benchPolicy is the small policy the module benchmarks use too;
+// benchRSCors is its rs/cors equivalent.
+var benchPolicy = testmodule.BenchPolicy
 
 func benchRSCors() *cors.Cors {
 	return cors.New(cors.Options{
@@ -36,20 +33,11 @@ func benchRSCors() *cors.Cors {
 	})
 }
 
-// largePolicy has 100 exact origins, 20 wildcard patterns and 5 regexes.
+// largePolicy has 100 exact origins, 20 wildcard patterns and 5 regexes
+// (testmodule.LargePolicy), with its rs/cors equivalent.
 func largePolicy() (config string, rs *cors.Cors) {
-	var origins, regexes []string
-	for i := range 100 {
-		origins = append(origins, "https://app"+strconv.Itoa(i)+".example.net")
-	}
-	for i := range 20 {
-		origins = append(origins, "https://*.tenant"+strconv.Itoa(i)+".example.org")
-	}
-	for i := range 5 {
-		regexes = append(regexes, `https://pr-[0-9]+\.preview`+strconv.Itoa(i)+`\.example\.com`)
-	}
-	config = `{"allowOrigins": ["` + strings.Join(origins, `", "`) + `"], "allowOriginRegexes": ["` +
-		strings.ReplaceAll(strings.Join(regexes, `", "`), `\`, `\\`) + `"], "allowMethods": ["PUT"], "allowHeaders": ["content-type"]}`
+	origins, regexes := testmodule.LargeOrigins()
+	config = testmodule.LargePolicy()
 
 	// rs/cors ignores AllowedOrigins once AllowOriginFunc is set, so the
 	// function does all three kinds of matching, as this engine does.

@@ -207,12 +207,19 @@ var (
 	bench string
 )
 
-// LargePolicy is the engine benchmarks' large policy: 100 exact origins
-// (https://app0.example.net ...), 20 wildcard patterns
-// (https://*.tenant0.example.org ...) and 5 regexes
-// (https://pr-[0-9]+\.preview0\.example\.com ...), PUT and content-type.
+// LargePolicy is the engine benchmarks' large policy: the origins and
+// regexes of LargeOrigins, PUT and content-type.
 func LargePolicy() string {
-	var origins, regexes []string
+	origins, regexes := LargeOrigins()
+	return `{"allowOrigins": ["` + strings.Join(origins, `", "`) + `"], "allowOriginRegexes": ["` +
+		strings.ReplaceAll(strings.Join(regexes, `", "`), `\`, `\\`) + `"], "allowMethods": ["PUT"], "allowHeaders": ["content-type"]}`
+}
+
+// LargeOrigins are the origins of LargePolicy: 100 exact origins
+// (https://app0.example.net ...), then 20 wildcard patterns
+// (https://*.tenant0.example.org ...); and its 5 regexes
+// (https://pr-[0-9]+\.preview0\.example\.com ...).
+func LargeOrigins() (origins, regexes []string) {
 	for i := range 100 {
 		origins = append(origins, "https://app"+strconv.Itoa(i)+".example.net")
 	}
@@ -222,6 +229,5 @@ func LargePolicy() string {
 	for i := range 5 {
 		regexes = append(regexes, `https://pr-[0-9]+\.preview`+strconv.Itoa(i)+`\.example\.com`)
 	}
-	return `{"allowOrigins": ["` + strings.Join(origins, `", "`) + `"], "allowOriginRegexes": ["` +
-		strings.ReplaceAll(strings.Join(regexes, `", "`), `\`, `\\`) + `"], "allowMethods": ["PUT"], "allowHeaders": ["content-type"]}`
+	return origins, regexes
 }
