@@ -2,8 +2,9 @@ package main
 
 import (
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/corswasm/corswasm/internal/fetch"
 )
 
 // A small model of what a browser does around a cross-origin fetch(): which
@@ -20,93 +21,13 @@ type reqHeader struct {
 	hasValue bool // the user gave a value
 }
 
-// browserMethod is the method as the browser sends it: the six methods
-// Fetch normalizes are upper-cased, others go as the page wrote them.
-func browserMethod(m string) string {
-	if slices.Contains(normalizedMethods, strings.ToUpper(m)) {
-		return strings.ToUpper(m)
-	}
-	return m
-}
-
-// safelistedMethod says whether m is a CORS-safelisted method.
-func safelistedMethod(m string) bool { return m == "GET" || m == "HEAD" || m == "POST" }
-
-// forbiddenHeader reports the names a page can never set: the browser drops
-// them silently.
-func forbiddenHeader(name string) bool {
-	switch name {
-	case "accept-charset", "accept-encoding", "access-control-request-headers", "access-control-request-method",
-		"connection", "content-length", "cookie", "cookie2", "date", "dnt", "expect", "host", "keep-alive",
-		"origin", "referer", "set-cookie", "te", "trailer", "transfer-encoding", "upgrade", "via":
-		return true
-	}
-	return strings.HasPrefix(name, "proxy-") || strings.HasPrefix(name, "sec-")
-}
-
-// safelistedHeader follows Fetch's "CORS-safelisted request-header". A
-// header given without a value is judged by the value pages usually send:
-// accept and the language headers pass, content-type (JSON) does not.
+// safelistedHeader says whether the page's header is a CORS-safelisted
+// request-header, which needs no preflight. A header given without a value
+// is judged with the empty one, which gives what pages usually send:
+// accept and the language headers pass; content-type (usually JSON) and
+// range do not.
 func safelistedHeader(h reqHeader) bool {
-	v := h.value
-	switch h.name {
-	case "accept":
-		return !h.hasValue || len(v) <= 128 && !hasUnsafeByte(v)
-	case "accept-language", "content-language":
-		if !h.hasValue {
-			return true
-		}
-		if len(v) > 128 {
-			return false
-		}
-		for _, c := range []byte(v) {
-			if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || strings.IndexByte(" *,-.;=", c) >= 0) {
-				return false
-			}
-		}
-		return true
-	case "content-type":
-		if !h.hasValue || len(v) > 128 || hasUnsafeByte(v) {
-			return false
-		}
-		essence, _, _ := strings.Cut(v, ";")
-		switch strings.ToLower(strings.TrimSpace(essence)) {
-		case "application/x-www-form-urlencoded", "multipart/form-data", "text/plain":
-			return true
-		}
-		return false
-	case "range":
-		return h.hasValue && simpleRange(v)
-	}
-	return false
-}
-
-// hasUnsafeByte finds a CORS-unsafe request-header byte.
-func hasUnsafeByte(v string) bool {
-	for _, c := range []byte(v) {
-		if c < 0x20 && c != '\t' || c == 0x7f || strings.IndexByte("\"():<>?@[\\]{}", c) >= 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// simpleRange checks "bytes=N-" or "bytes=N-M" with N <= M.
-func simpleRange(v string) bool {
-	spec, ok := strings.CutPrefix(v, "bytes=")
-	if !ok {
-		return false
-	}
-	first, last, ok := strings.Cut(spec, "-")
-	a, err := strconv.ParseUint(first, 10, 64)
-	if !ok || err != nil {
-		return false
-	}
-	if last == "" {
-		return true
-	}
-	b, err := strconv.ParseUint(last, 10, 64)
-	return err == nil && a <= b
+	return fetch.IsSafelistedRequestHeader(h.name, h.value)
 }
 
 // unsafeHeaderNames lists, sorted and lower case, the names a preflight
@@ -187,7 +108,7 @@ func checkPreflight(origin, method string, unsafe []string, credentials bool, st
 		return &corsFailure{preflight: true, text: "It does not have HTTP ok status."}
 	}
 	methods := splitList(headerValues(hdrs, "access-control-allow-methods"))
-	if !safelistedMethod(method) && !slices.Contains(methods, method) && !(slices.Contains(methods, "*") && !credentials) {
+	if !fetch.IsSafelistedMethod(method) && !slices.Contains(methods, method) && !(slices.Contains(methods, "*") && !credentials) {
 		return &corsFailure{text: "Method " + method + " is not allowed by Access-Control-Allow-Methods in preflight response."}
 	}
 	allowed := splitList(headerValues(hdrs, "access-control-allow-headers"))

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/corswasm/corswasm/filter"
+	"github.com/corswasm/corswasm/internal/fetch"
 )
 
 const checkUsage = `Usage: corsctl check [--format text|json] [--strict] [--filter NAME] FILE...
@@ -186,7 +187,7 @@ func (e *env) explain(args []string) int {
 	case *upstreamStatus < 100 || *upstreamStatus > 599:
 		return e.usageError("explain: --upstream-status must be an HTTP status from 100 to 599")
 	}
-	sc := &scenario{origin: *origin, method: browserMethod(*method), credentials: *credentials, route: *route,
+	sc := &scenario{origin: *origin, method: fetch.NormalizeMethod(*method), credentials: *credentials, route: *route,
 		onlyPreflight: *preflight, privateNet: *privateNet, upstreamStatus: *upstreamStatus}
 	if sc.method == "" || strings.ContainsAny(sc.method, " ,\t") {
 		return e.usageError("explain: --method %q is not one method", *method)
@@ -199,7 +200,7 @@ func (e *env) explain(args []string) int {
 			if rh.name == "" {
 				return e.usageError("explain: --header %q has no name", h)
 			}
-			if forbiddenHeader(rh.name) {
+			if fetch.IsForbiddenRequestHeader(rh.name) {
 				sc.dropped = append(sc.dropped, rh.name)
 				continue
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/corswasm/corswasm/filter"
+	"github.com/corswasm/corswasm/internal/fetch"
 )
 
 // fixResult is the smallest policy change found that lets a blocked fetch
@@ -178,7 +179,7 @@ func edit(w doc, cfg *filter.Config, sc *scenario, sim *simulation) string {
 			p["allowOrigins"] = []any{sc.origin}
 		}
 		var methods []string
-		if !safelistedMethod(sc.method) {
+		if !fetch.IsSafelistedMethod(sc.method) {
 			methods = append(methods, sc.method)
 		}
 		replaceStar(p, "allowMethods", methods...)

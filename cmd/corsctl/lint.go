@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/corswasm/corswasm/filter"
+	"github.com/corswasm/corswasm/internal/fetch"
 )
 
 // finding is one problem check reports.
@@ -376,9 +377,6 @@ func lintMaxAge(rp rawPolicy, prefix string) []finding {
 		Fix:     fmt.Sprintf("nothing to do unless Safari's preflight rate matters; %d is the most every browser honours", safariMaxAge)}}
 }
 
-// Methods browsers upper-case before sending; others go as the page wrote them.
-var normalizedMethods = []string{"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"}
-
 // lintMethods notes safelisted methods listed needlessly and warns of
 // methods whose case browsers will not match.
 func lintMethods(rp rawPolicy, prefix string) []finding {
@@ -386,9 +384,9 @@ func lintMethods(rp rawPolicy, prefix string) []finding {
 	var safelisted []string
 	for i, m := range rp.AllowMethods {
 		switch up := strings.ToUpper(m); {
-		case safelistedMethod(up):
+		case fetch.IsSafelistedMethod(up):
 			safelisted = append(safelisted, up)
-		case m != up && m != "*" && !slices.Contains(normalizedMethods, up):
+		case m != up && m != "*" && fetch.NormalizeMethod(m) == m: // browsers send it as written
 			out = append(out, finding{Severity: sevWarning, Path: fmt.Sprintf("%sallowMethods[%d]", prefix, i),
 				Message: fmt.Sprintf("%q is compared case-sensitively: browsers send it exactly as the page wrote it, almost always %q, which this entry does not allow", m, up),
 				Fix:     fmt.Sprintf("write %q", up)})
@@ -402,19 +400,14 @@ func lintMethods(rp rawPolicy, prefix string) []finding {
 	return out
 }
 
-// safelistedRequestHeaders are sent without a preflight unless their value
-// is unusual; content-type is left out: with JSON it needs one.
-var safelistedRequestHeaders = []string{"accept", "accept-language", "content-language"}
-
-// safelistedResponseHeaders are readable by pages without being exposed.
-var safelistedResponseHeaders = []string{"cache-control", "content-language", "content-length", "content-type", "expires", "last-modified", "pragma"}
-
 // lintHeaders notes safelisted request and response headers listed needlessly.
 func lintHeaders(rp rawPolicy, prefix string) []finding {
 	var out []finding
 	var needless []string
 	for _, h := range rp.AllowHeaders {
-		if slices.Contains(safelistedRequestHeaders, strings.ToLower(h)) {
+		// Listed needlessly if safelisted with the values pages usually
+		// send: accept and the language headers, not content-type.
+		if safelistedHeader(reqHeader{name: strings.ToLower(h)}) {
 			needless = append(needless, strings.ToLower(h))
 		}
 	}
@@ -425,7 +418,7 @@ func lintHeaders(rp rawPolicy, prefix string) []finding {
 	}
 	needless = nil
 	for _, h := range rp.ExposeHeaders {
-		if slices.Contains(safelistedResponseHeaders, strings.ToLower(h)) {
+		if fetch.IsSafelistedResponseHeader(h) {
 			needless = append(needless, strings.ToLower(h))
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/corswasm/corswasm/filter"
+	"github.com/corswasm/corswasm/internal/fetch"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -185,7 +186,7 @@ func TestSuggestedFixesWork(t *testing.T) {
 		{"credentials on an any-origin policy", scenario{origin: "https://app.example.com", method: "GET", path: "/public/x", credentials: true}, true, 2},
 		{"private network", scenario{origin: "https://app.example.com", method: "GET", privateNet: true}, true, 1},
 		{"invalid origin", scenario{origin: "https://app.example.com/", method: "PUT"}, false, 0},
-		{"lower-case method of a normalized one is fine", scenario{origin: "https://app.example.com", method: browserMethod("put")}, false, 0},
+		{"lower-case method of a normalized one is fine", scenario{origin: "https://app.example.com", method: fetch.NormalizeMethod("put")}, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

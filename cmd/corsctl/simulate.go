@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/corswasm/corswasm/filter"
+	"github.com/corswasm/corswasm/internal/fetch"
 )
 
 // scenario is the fetch() a page makes, as explain's flags describe it.
@@ -65,7 +66,7 @@ func (s *simulation) pluginAllows() bool {
 func simulate(cfg *filter.Config, sc *scenario) simulation {
 	var sim simulation
 	sim.Unsafe = unsafeHeaderNames(sc.headers)
-	if !safelistedMethod(sc.method) {
+	if !fetch.IsSafelistedMethod(sc.method) {
 		sim.Why = append(sim.Why, sc.method+" is not a CORS-safelisted method (GET, HEAD, POST)")
 	}
 	if len(sim.Unsafe) > 0 {

@@ -1,7 +1,7 @@
 // Package fetch holds the tables of the WHATWG Fetch standard (and the HTTP
 // token rule it builds on) that the CORS engine and its tools consult:
-// which methods and request headers are CORS-safelisted, which a page can
-// never send, and how browsers normalize a method.
+// which methods and request and response headers are CORS-safelisted,
+// which a page can never send, and how browsers normalize a method.
 //
 // Every function is allocation-free; names are compared byte-case-insensitively
 // wherever Fetch does.
@@ -100,6 +100,23 @@ func IsForbiddenRequestHeader(name string) bool {
 // expose it to pages, whatever access-control-expose-headers says.
 func IsForbiddenResponseHeader(name string) bool {
 	return equalFold(name, "set-cookie") || equalFold(name, "set-cookie2")
+}
+
+// safelistedResponseHeaders are Fetch's CORS-safelisted response-header
+// names, lower case.
+var safelistedResponseHeaders = [...]string{"cache-control", "content-language", "content-length",
+	"content-type", "expires", "last-modified", "pragma"}
+
+// IsSafelistedResponseHeader reports whether name (in any letter case) is a
+// CORS-safelisted response-header name, which pages read without
+// access-control-expose-headers listing it.
+func IsSafelistedResponseHeader(name string) bool {
+	for _, s := range safelistedResponseHeaders {
+		if equalFold(s, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasPrefixFold(s, prefix string) bool {

@@ -49,6 +49,12 @@ func TestHeaders(t *testing.T) {
 			t.Errorf("IsForbiddenRequestHeader(%q) = %v", h, !want)
 		}
 	}
+	for h, want := range map[string]bool{"Cache-Control": true, "content-length": true, "PRAGMA": true, "expires": true,
+		"content-disposition": false, "x-request-id": false, "set-cookie": false} {
+		if IsSafelistedResponseHeader(h) != want {
+			t.Errorf("IsSafelistedResponseHeader(%q) = %v", h, !want)
+		}
+	}
 	for h, want := range map[string]bool{"Set-Cookie": true, "set-cookie2": true, "cookie": false} {
 		if IsForbiddenResponseHeader(h) != want {
 			t.Errorf("IsForbiddenResponseHeader(%q) = %v", h, !want)
