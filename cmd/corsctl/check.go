@@ -71,7 +71,12 @@ func checkSource(s source) checked {
 	for _, w := range cfg.Warnings() {
 		c.Findings = append(c.Findings, finding{Severity: sevWarning, Path: prefixed(s.Prefix, w.Path), Message: w.Message})
 	}
-	for _, f := range lint(cfg, s.JSON) {
+	spec, err := filter.DecodeSpec(s.JSON)
+	if err != nil { // Parse read it, so only a disagreement of the readers gets here
+		c.Findings = append(c.Findings, finding{Severity: sevError, Message: "cannot read the configuration again to lint it: " + err.Error()})
+		return c
+	}
+	for _, f := range lint(cfg, spec) {
 		f.Path = prefixed(s.Prefix, f.Path)
 		c.Findings = append(c.Findings, f)
 	}

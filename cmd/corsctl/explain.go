@@ -28,26 +28,23 @@ type explanation struct {
 // configuration cannot be built.
 func explainRun(src source, cfg *filter.Config, sc *scenario) (*explanation, error) {
 	x := &explanation{src: src, cfg: cfg, sc: sc}
-	enforce := func(d doc) {
-		if d["mode"] != nil {
-			d["mode"] = "enforce"
-		}
+	spec, err := filter.DecodeSpec(src.JSON)
+	if err != nil {
+		// Parse read the same bytes, so only a disagreement of the two
+		// readers gets here.
+		return nil, fmt.Errorf("cannot read the configuration again to explain it as enforce mode runs it: %v", err)
 	}
 	if cfg.Mode() == filter.ModeReport {
 		// Report mode changes nothing; what matters is what enforce will do.
 		x.report = true
-		d, err := decodeDoc(src.JSON)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read the configuration again to explain it in enforce mode: %v", err)
-		}
-		enforce(d)
-		if x.cfg, err = filter.Parse(mustJSON(d)); err != nil {
+		spec.Mode = filter.ModeEnforce
+		if x.cfg, err = filter.Compile(spec); err != nil {
 			return nil, fmt.Errorf("the plugin refuses the configuration in enforce mode: %v", err)
 		}
 	}
 	x.sim = simulate(x.cfg, sc)
 	if x.sim.blocked() || !x.sim.pluginAllows() {
-		x.fix = suggestFix(src.JSON, sc, enforce)
+		x.fix = suggestFix(spec, sc)
 	}
 	return x, nil
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -22,94 +20,66 @@ type fixResult struct {
 	None string `json:"none,omitempty"`
 }
 
-// doc is a configuration as generic JSON, for editing.
-type doc = map[string]any
-
-// decodeDoc reads a configuration for editing, numbers kept as written.
-func decodeDoc(data []byte) (doc, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var d doc
-	err := dec.Decode(&d)
-	return d, err
-}
-
-// cloneDoc copies d deeply, so that editing the copy leaves d as it was.
-func cloneDoc(d doc) doc { return cloneValue(d).(doc) }
-
-// cloneValue copies a decoded JSON value: objects and lists are copied,
-// scalars (strings, bools, json.Numbers, nil) are immutable and shared.
-func cloneValue(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = cloneValue(x)
-		}
-		return out
-	case []any:
-		if v == nil {
-			return v
-		}
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = cloneValue(x)
-		}
-		return out
+// cloneSpec copies s deeply, so that editing the copy leaves s as it was.
+func cloneSpec(s filter.Spec) filter.Spec {
+	s.PolicySpec = clonePolicy(s.PolicySpec)
+	s.Policies = slices.Clone(s.Policies)
+	for i, p := range s.Policies {
+		s.Policies[i] = clonePolicy(p)
 	}
-	return v
+	return s
 }
 
-// policyDoc returns the object of the named policy in d.
-func policyDoc(d doc, name string) doc {
+// clonePolicy copies p's lists, match and maxAge.
+func clonePolicy(p filter.PolicySpec) filter.PolicySpec {
+	if p.Match != nil {
+		m := *p.Match
+		m.Hosts, m.PathPrefixes, m.RouteNames = slices.Clone(m.Hosts), slices.Clone(m.PathPrefixes), slices.Clone(m.RouteNames)
+		p.Match = &m
+	}
+	for _, l := range []*[]string{&p.AllowOrigins, &p.AllowOriginRegexes, &p.AllowMethods, &p.AllowHeaders, &p.ExposeHeaders} {
+		*l = slices.Clone(*l)
+	}
+	if p.MaxAge != nil {
+		p.MaxAge = ptr(*p.MaxAge)
+	}
+	return p
+}
+
+// policySpec returns the named policy of s ("default" or "policies[i]").
+func policySpec(s *filter.Spec, name string) *filter.PolicySpec {
 	if name == "default" {
-		return d
+		return &s.PolicySpec
 	}
-	list, _ := d["policies"].([]any)
-	i := policyIndex(name)
-	if i < len(list) {
-		if p, ok := list[i].(map[string]any); ok {
-			return p
-		}
+	if i := policyIndex(name); i < len(s.Policies) {
+		return &s.Policies[i]
 	}
 	return nil
 }
 
-// addTo appends to a list field of p the values it lacks.
-func addTo(p doc, field string, values ...string) {
-	list, _ := p[field].([]any)
+// addTo appends to a list the values it lacks.
+func addTo(list *[]string, values ...string) {
 	for _, v := range values {
-		if !slices.Contains(list, any(v)) {
-			list = append(list, v)
+		if !slices.Contains(*list, v) {
+			*list = append(*list, v)
 		}
 	}
-	p[field] = list
 }
 
-// replaceStar replaces "*" in a list field with values (or drops it).
-func replaceStar(p doc, field string, values ...string) {
-	list, _ := p[field].([]any)
-	i := slices.Index(list, any("*"))
-	if i < 0 {
-		return
+// replaceStar replaces "*" in a list with values (or drops it).
+func replaceStar(list *[]string, values ...string) {
+	if i := slices.Index(*list, "*"); i >= 0 {
+		*list = slices.Delete(*list, i, i+1)
+		addTo(list, values...)
 	}
-	list = slices.Delete(list, i, i+1)
-	p[field] = list
-	addTo(p, field, values...)
 }
 
-// suggestFix edits the configuration until the fetch goes through, a few
-// rounds at most, and reports the edits.
-func suggestFix(data []byte, sc *scenario, enforce func(doc)) fixResult {
-	orig, err := decodeDoc(data)
-	if err != nil || orig == nil {
-		return fixResult{None: "the configuration is not a JSON object"}
-	}
-	work := cloneDoc(orig)
+// suggestFix edits spec, the configuration as enforce mode runs it, until
+// the fetch goes through, a few rounds at most, and reports the edits.
+func suggestFix(spec filter.Spec, sc *scenario) fixResult {
+	work := cloneSpec(spec)
 	for round := 0; round < 4; round++ {
-		trial := cloneDoc(work)
-		enforce(trial)
-		cfg, err := filter.Parse(mustJSON(trial))
+		cfg, err := filter.Compile(work)
 		if err != nil {
 			return fixResult{None: "the change it takes is refused by the plugin: " + err.Error()}
 		}
@@ -118,9 +88,9 @@ func suggestFix(data []byte, sc *scenario, enforce func(doc)) fixResult {
 			if round == 0 {
 				return fixResult{}
 			}
-			return fixResult{Changes: describeChanges(orig, work), Verified: true}
+			return fixResult{Changes: describeChanges(spec, work), Verified: true}
 		}
-		if why := edit(work, cfg, sc, &sim); why != "" {
+		if why := edit(&work, cfg, sc, &sim); why != "" {
 			return fixResult{None: why}
 		}
 	}
@@ -129,7 +99,7 @@ func suggestFix(data []byte, sc *scenario, enforce func(doc)) fixResult {
 
 // edit changes w so that the blocking step of sim passes, or says why no
 // policy change can.
-func edit(w doc, cfg *filter.Config, sc *scenario, sim *simulation) string {
+func edit(w *filter.Spec, cfg *filter.Config, sc *scenario, sim *simulation) string {
 	st := sim.Steps[len(sim.Steps)-1]
 	for _, s := range sim.Steps {
 		if d := s.Explanation.Decision; d.Kind == filter.KindUncovered || !d.Allowed && d.Kind != filter.KindNoOrigin {
@@ -144,7 +114,7 @@ func edit(w doc, cfg *filter.Config, sc *scenario, sim *simulation) string {
 		return ""
 	}
 	info := cfg.Policies()[e.Policy]
-	p := policyDoc(w, info.Name)
+	p := policySpec(w, info.Name)
 	if !d.Allowed {
 		for _, c := range e.Checks {
 			if c.Passed {
@@ -152,39 +122,39 @@ func edit(w doc, cfg *filter.Config, sc *scenario, sim *simulation) string {
 			}
 			switch c.Reason {
 			case filter.ReasonOriginNotAllowed:
-				addTo(p, "allowOrigins", sc.origin)
+				addTo(&p.AllowOrigins, sc.origin)
 			case filter.ReasonOriginInvalid:
 				why := "the origin " + strconv.Quote(sc.origin) + " is not one a browser sends (" + originHint(sc.origin) + "), so the request does not come from a browser page as given"
 				return why
 			case filter.ReasonMethodNotAllowed:
-				addTo(p, "allowMethods", c.Value)
+				addTo(&p.AllowMethods, c.Value)
 			case filter.ReasonMethodInvalid:
 				return "Access-Control-Request-Method " + strconv.Quote(c.Value) + " is not one method; browsers never send that"
 			case filter.ReasonHeaderNotAllowed:
 				for _, h := range c.Denied {
-					addTo(p, "allowHeaders", strings.ToLower(h))
+					addTo(&p.AllowHeaders, strings.ToLower(h))
 				}
 			case filter.ReasonHeadersInvalid:
 				return "Access-Control-Request-Headers is malformed (" + c.Detail + "); browsers never send that"
 			case filter.ReasonPrivateNetworkDenied:
-				p["allowPrivateNetwork"] = true
+				p.AllowPrivateNetwork = true
 			}
 		}
 		return ""
 	}
 	// The plugin allowed it, yet the browser refuses the answer.
 	if st.Failure != nil && sc.credentials && strings.Contains(st.Failure.text, "credentials mode is 'include'") {
-		p["allowCredentials"] = true
+		p.AllowCredentials = true
 		if info.AnyOrigin {
-			p["allowOrigins"] = []any{sc.origin}
+			p.AllowOrigins = []string{sc.origin}
 		}
 		var methods []string
 		if !fetch.IsSafelistedMethod(sc.method) {
 			methods = append(methods, sc.method)
 		}
-		replaceStar(p, "allowMethods", methods...)
-		replaceStar(p, "allowHeaders", sim.Unsafe...)
-		replaceStar(p, "exposeHeaders")
+		replaceStar(&p.AllowMethods, methods...)
+		replaceStar(&p.AllowHeaders, sim.Unsafe...)
+		replaceStar(&p.ExposeHeaders)
 		return ""
 	}
 	if !st.ByPlugin && st.Failure != nil {
@@ -195,23 +165,17 @@ func edit(w doc, cfg *filter.Config, sc *scenario, sim *simulation) string {
 
 // addPolicy adds a policy for a request no policy covers: one matching its
 // host if known, else its path, else the default policy.
-func addPolicy(w doc, sc *scenario) {
+func addPolicy(w *filter.Spec, sc *scenario) {
 	host := strings.ToLower(hostOnly(sc.host))
 	path, _, _ := strings.Cut(sc.path, "?")
 	switch {
 	case host != "":
-		w["policies"] = append(asList(w["policies"]), doc{"match": doc{"hosts": []any{host}}, "allowOrigins": []any{sc.origin}})
+		w.Policies = append(w.Policies, filter.PolicySpec{Match: &filter.MatchSpec{Hosts: []string{host}}, AllowOrigins: []string{sc.origin}})
 	case path != "" && path != "/":
-		w["policies"] = append(asList(w["policies"]), doc{"match": doc{"pathPrefixes": []any{path}}, "allowOrigins": []any{sc.origin}})
+		w.Policies = append(w.Policies, filter.PolicySpec{Match: &filter.MatchSpec{PathPrefixes: []string{path}}, AllowOrigins: []string{sc.origin}})
 	default:
-		addTo(w, "allowOrigins", sc.origin)
+		addTo(&w.AllowOrigins, sc.origin)
 	}
-}
-
-// asList returns v as a list, or nil.
-func asList(v any) []any {
-	l, _ := v.([]any)
-	return l
 }
 
 // hostOnly strips the port from an authority.
@@ -227,7 +191,9 @@ func hostOnly(authority string) string {
 	return authority
 }
 
-// originHint says what a browser would send instead of a malformed origin.
+// originHint says what a browser would send instead of a malformed origin:
+// the origin without path, query, fragment, userinfo or a trailing dot in
+// the host, normalized as the engine normalizes allowOrigins entries.
 func originHint(o string) string {
 	scheme, rest, ok := strings.Cut(o, "://")
 	if !ok {
@@ -239,86 +205,64 @@ func originHint(o string) string {
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
 		rest = rest[i+1:]
 	}
-	scheme, rest = strings.ToLower(scheme), strings.ToLower(rest)
 	host, port := rest, ""
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.HasSuffix(rest, "]") {
-		host, port = rest[:i], rest[i+1:]
+		host, port = rest[:i], rest[i:]
 	}
-	host = strings.TrimSuffix(host, ".")
-	if port == map[string]string{"http": "80", "https": "443", "ws": "80", "wss": "443"}[scheme] {
-		port = ""
-	}
-	fixed := scheme + "://" + host
-	if port != "" {
-		fixed += ":" + port
-	}
-	if fixed == o {
+	fixed, err := filter.NormalizeOrigin(scheme + "://" + strings.TrimSuffix(host, ".") + port)
+	if err != nil || fixed == o {
 		return "browsers send lower-case scheme://host[:port], without default port, path or userinfo"
 	}
 	return "a browser would send " + strconv.Quote(fixed)
 }
 
-// mustJSON encodes v, which must be encodable.
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 // describeChanges lists the edits from a to b, with field paths.
-func describeChanges(a, b doc) []string {
-	var out []string
-	out = append(out, policyChanges("", a, b)...)
-	oldList, newList := asList(a["policies"]), asList(b["policies"])
-	for i, np := range newList {
-		npd, _ := np.(map[string]any)
-		if i < len(oldList) {
-			opd, _ := oldList[i].(map[string]any)
-			out = append(out, policyChanges("policies["+strconv.Itoa(i)+"].", opd, npd)...)
+func describeChanges(a, b filter.Spec) []string {
+	out := policyChanges("", a.PolicySpec, b.PolicySpec)
+	for i, np := range b.Policies {
+		if i < len(a.Policies) {
+			out = append(out, policyChanges("policies["+strconv.Itoa(i)+"].", a.Policies[i], np)...)
 			continue
 		}
-		out = append(out, "policies: add "+configJSON(npd, false))
+		out = append(out, "policies: add "+configJSON(np, false))
 	}
 	return out
 }
 
 // policyChanges lists the edits from policy a to policy b, field by field,
 // each field's path starting with prefix.
-func policyChanges(prefix string, a, b doc) []string {
+func policyChanges(prefix string, a, b filter.PolicySpec) []string {
 	var out []string
-	for _, f := range policyFields {
-		av, bv := a[f], b[f]
-		// Decoded JSON values: DeepEqual is JSON equality, with numbers
-		// compared as written.
-		if reflect.DeepEqual(av, bv) {
+	av, bv := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i, f := range policyFields {
+		x, y := av.Field(i).Interface(), bv.Field(i).Interface()
+		if reflect.DeepEqual(x, y) {
 			continue
 		}
-		switch bv := bv.(type) {
-		case []any:
-			old := asList(av)
-			var added, removed []string
-			for _, x := range bv {
-				if !slices.Contains(old, x) {
-					added = append(added, string(mustJSON(x)))
-				}
+		list, ok := y.([]string)
+		if !ok {
+			out = append(out, fmt.Sprintf("%s%s: set to %s", prefix, f, mustJSON(y)))
+			continue
+		}
+		old := x.([]string)
+		var added, removed []string
+		for _, v := range list {
+			if !slices.Contains(old, v) {
+				added = append(added, string(mustJSON(v)))
 			}
-			for _, x := range old {
-				if !slices.Contains(bv, x) {
-					removed = append(removed, string(mustJSON(x)))
-				}
+		}
+		for _, v := range old {
+			if !slices.Contains(list, v) {
+				removed = append(removed, string(mustJSON(v)))
 			}
-			switch {
-			case len(removed) > 0 && len(added) > 0:
-				out = append(out, fmt.Sprintf("%s%s: replace %s with %s", prefix, f, strings.Join(removed, ", "), strings.Join(added, ", ")))
-			case len(removed) > 0:
-				out = append(out, fmt.Sprintf("%s%s: remove %s", prefix, f, strings.Join(removed, ", ")))
-			default:
-				out = append(out, fmt.Sprintf("%s%s: add %s", prefix, f, strings.Join(added, ", ")))
-			}
+		}
+		switch {
+		case len(removed) > 0 && len(added) > 0:
+			out = append(out, fmt.Sprintf("%s%s: replace %s with %s", prefix, f, strings.Join(removed, ", "), strings.Join(added, ", ")))
+		case len(removed) > 0:
+			out = append(out, fmt.Sprintf("%s%s: remove %s", prefix, f, strings.Join(removed, ", ")))
 		default:
-			out = append(out, fmt.Sprintf("%s%s: set to %s", prefix, f, mustJSON(bv)))
+			out = append(out, fmt.Sprintf("%s%s: add %s", prefix, f, strings.Join(added, ", ")))
 		}
 	}
 	return out

@@ -3,14 +3,16 @@ package main
 import (
 	"reflect"
 	"testing"
+
+	"github.com/corswasm/corswasm/filter"
 )
 
 // TestDescribeChangesComparesValuesNotTheirPrint: a list of one header
 // "a b" and a list of the headers "a" and "b" print alike with fmt.Sprint,
 // which describeChanges used to compare; they are different lists.
 func TestDescribeChangesComparesValuesNotTheirPrint(t *testing.T) {
-	a := doc{"allowOrigins": []any{"https://app.example.com"}, "allowHeaders": []any{"a b"}}
-	b := doc{"allowOrigins": []any{"https://app.example.com"}, "allowHeaders": []any{"a", "b"}}
+	a := filter.Spec{PolicySpec: filter.PolicySpec{AllowOrigins: []string{"https://app.example.com"}, AllowHeaders: []string{"a b"}}}
+	b := filter.Spec{PolicySpec: filter.PolicySpec{AllowOrigins: []string{"https://app.example.com"}, AllowHeaders: []string{"a", "b"}}}
 	got := describeChanges(a, b)
 	want := []string{`allowHeaders: replace "a b" with "a", "b"`}
 	if !reflect.DeepEqual(got, want) {
@@ -18,23 +20,26 @@ func TestDescribeChangesComparesValuesNotTheirPrint(t *testing.T) {
 	}
 }
 
-// TestCloneDocCopiesDeeply: editing a copy, as suggestFix does, leaves the
+// TestCloneSpecCopiesDeeply: editing a copy, as suggestFix does, leaves the
 // original as it was, down to the lists of policies.
-func TestCloneDocCopiesDeeply(t *testing.T) {
-	orig, err := decodeDoc([]byte(`{"allowOrigins": ["https://a.example"], "maxAge": 600,
-		"policies": [{"match": {"hosts": ["x.example"]}, "allowOrigins": ["https://b.example"]}]}`))
+func TestCloneSpecCopiesDeeply(t *testing.T) {
+	data := []byte(`{"allowOrigins": ["https://a.example", "*"], "maxAge": 600,
+		"policies": [{"match": {"hosts": ["x.example"]}, "allowOrigins": ["https://b.example"]}]}`)
+	orig, err := filter.DecodeSpec(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, _ := decodeDoc(mustJSON(orig))
-	work := cloneDoc(orig)
+	before, _ := filter.DecodeSpec(data)
+	work := cloneSpec(orig)
 	if !reflect.DeepEqual(work, orig) {
 		t.Fatalf("copy %v differs from %v", work, orig)
 	}
-	addTo(work, "allowOrigins", "https://c.example")
-	addTo(policyDoc(work, "policies[0]"), "allowOrigins", "https://c.example")
-	policyDoc(work, "policies[0]")["match"].(map[string]any)["hosts"].([]any)[0] = "y.example"
-	work["policies"] = append(asList(work["policies"]), doc{})
+	addTo(&work.AllowOrigins, "https://c.example")
+	replaceStar(&work.AllowOrigins)
+	*work.MaxAge = 60
+	addTo(&policySpec(&work, "policies[0]").AllowOrigins, "https://c.example")
+	policySpec(&work, "policies[0]").Match.Hosts[0] = "y.example"
+	work.Policies = append(work.Policies, filter.PolicySpec{})
 	if !reflect.DeepEqual(orig, before) {
 		t.Errorf("editing the copy changed the original:\n got %v\nwant %v", orig, before)
 	}

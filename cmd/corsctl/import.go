@@ -57,29 +57,22 @@ type corsSpec struct {
 	originsWhere     string   // after merge: where the origins come from
 }
 
-// policyOut is one policy of the plugin's configuration.
-type policyOut struct {
-	where          string
-	hosts, paths   []string
-	routeNames     []string
-	origins        []string
-	regexes        []string
-	methods        []string
-	headers        []string
-	expose         []string
-	credentials    bool
-	maxAge         *int
-	privateNetwork bool
-	unmatched      string
+// imported is a policy translated for the plugin, and where it was read.
+type imported struct {
+	filter.PolicySpec        // Match is never nil until importer.add places the policy
+	where             string // the file and the place in it
 }
 
 // hasMatch says whether the policy matches part of the traffic only.
-func (p *policyOut) hasMatch() bool { return len(p.hosts)+len(p.paths)+len(p.routeNames) > 0 }
+func (p *imported) hasMatch() bool {
+	m := p.Match
+	return m != nil && len(m.Hosts)+len(m.PathPrefixes)+len(m.RouteNames) > 0
+}
 
 // importer collects the policies translated from every file read.
 type importer struct {
-	policies      []*policyOut
-	def           *policyOut // the default policy, if a catch-all was found
+	policies      []*imported
+	def           *imported // the default policy, if a catch-all was found
 	warnings      []string
 	forwardUnset  bool // a policy left unmatched preflights to Envoy's default
 	sourcesOfCORS int
@@ -119,11 +112,12 @@ func (im *importer) count() int {
 }
 
 // add places a translated policy: a catch-all becomes the default policy.
-func (im *importer) add(p *policyOut) {
+func (im *importer) add(p *imported) {
 	if p.hasMatch() {
 		im.policies = append(im.policies, p)
 		return
 	}
+	p.Match = nil
 	if im.def != nil {
 		im.warn(p.where, "matches every request, like %s before it, which takes every request it does: left out", im.def.where)
 		return
@@ -134,7 +128,7 @@ func (im *importer) add(p *policyOut) {
 // translate turns a CORS spec into the plugin's policy fields, warning
 // about whatever does not translate one to one. It returns nil when
 // nothing can be translated.
-func (im *importer) translate(s *corsSpec, where string) *policyOut {
+func (im *importer) translate(s *corsSpec, where string) *imported {
 	im.sourcesOfCORS++
 	for _, n := range s.notes {
 		im.warn(where, "%s", n)
@@ -143,7 +137,7 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 		im.warn(where, "the policy is disabled; left out")
 		return nil
 	}
-	p := &policyOut{where: where}
+	p := &imported{PolicySpec: filter.PolicySpec{Match: &filter.MatchSpec{}}, where: where}
 	credentials := s.credentials != nil && *s.credentials
 	ow := s.originsWhere // origin warnings go where the origins are written
 	if ow == "" {
@@ -171,16 +165,16 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 		}
 		switch m.kind {
 		case "exact":
-			cfg, err := filter.Parse(mustJSON(map[string]any{"allowOrigins": []string{v}}))
+			sent, err := filter.NormalizeOrigin(v)
 			if err != nil {
 				im.warn(ow, "exact origin %q never matches what browsers send (%s): left out", m.value, problemText(err))
 				continue
 			}
-			if sent := cfg.Policies()[0].Origins[0]; sent != v {
+			if sent != v {
 				im.warn(ow, "exact origin %q never matched: browsers send %q, and the match is exact; left out to behave the same. Write %q to allow it", m.value, sent, sent)
 				continue
 			}
-			p.origins = appendNew(p.origins, v)
+			p.AllowOrigins = appendNew(p.AllowOrigins, v)
 		case "prefix":
 			re := regexp.QuoteMeta(v) + ".*"
 			if !im.pluginAccepts(ow, "prefix origin match", m.value, re) {
@@ -191,7 +185,7 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 				example = m.value + "evil.test"
 			}
 			im.warn(ow, "prefix origin match %q also allows look-alikes such as %q; kept as allowOriginRegexes %q to behave the same. If one origin is meant, list it in allowOrigins instead", m.value, example, re)
-			p.regexes = appendNew(p.regexes, re)
+			p.AllowOriginRegexes = appendNew(p.AllowOriginRegexes, re)
 		case "suffix":
 			re := ".*" + regexp.QuoteMeta(v)
 			if !im.pluginAccepts(ow, "suffix origin match", m.value, re) {
@@ -202,14 +196,14 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 				example = "http://evil" + m.value
 			}
 			im.warn(ow, "suffix origin match %q allows every origin that ends so, whatever its scheme, such as %q; kept as allowOriginRegexes %q to behave the same. Prefer allowOrigins entries such as \"https://*.example.com\"", m.value, example, re)
-			p.regexes = appendNew(p.regexes, re)
+			p.AllowOriginRegexes = appendNew(p.AllowOriginRegexes, re)
 		case "contains":
 			re := ".*" + regexp.QuoteMeta(v) + ".*"
 			if !im.pluginAccepts(ow, "contains origin match", m.value, re) {
 				continue
 			}
 			im.warn(ow, "contains origin match %q allows any origin holding the text; kept as allowOriginRegexes %q to behave the same. List the origins instead", m.value, re)
-			p.regexes = appendNew(p.regexes, re)
+			p.AllowOriginRegexes = appendNew(p.AllowOriginRegexes, re)
 		case "regex":
 			if _, err := regexp.Compile(m.value); err != nil {
 				im.warn(ow, "origin regex %q is not RE2 syntax Go accepts (%v): left out", m.value, err)
@@ -218,30 +212,30 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 			if !im.pluginAccepts(ow, "origin regex", m.value, m.value) {
 				continue
 			}
-			p.regexes = appendNew(p.regexes, m.value)
+			p.AllowOriginRegexes = appendNew(p.AllowOriginRegexes, m.value)
 		}
 	}
 	if anyOrigin {
-		if len(p.origins)+len(p.regexes) > 0 {
+		if len(p.AllowOrigins)+len(p.AllowOriginRegexes) > 0 {
 			im.warn(ow, "an origin matcher accepts \"*\", so Envoy allows every origin: the other origins are left out")
 		}
-		p.origins, p.regexes = []string{"*"}, nil
+		p.AllowOrigins, p.AllowOriginRegexes = []string{"*"}, nil
 		if credentials {
 			im.warn(where, "Envoy echoes any origin back with allowCredentials, so every site can act as the user; the plugin refuses that. Translated as \"*\" without credentials: list the origins that need credentials in a policy with allowCredentials")
 			credentials = false
 		}
 	}
-	if len(p.origins)+len(p.regexes) == 0 {
+	if len(p.AllowOrigins)+len(p.AllowOriginRegexes) == 0 {
 		im.warn(where, "allows no origin: left out (a policy of the plugin allows at least one)")
 		return nil
 	}
-	p.credentials = credentials
-	p.methods = im.wildcardList(s.methods, credentials, where, "allowMethods", "method")
-	p.headers = im.wildcardList(s.headers, credentials, where, "allowHeaders", "header")
-	p.expose = s.expose
-	if credentials && slices.Contains(p.expose, "*") {
+	p.AllowCredentials = credentials
+	p.AllowMethods = im.wildcardList(s.methods, credentials, where, "allowMethods", "method")
+	p.AllowHeaders = im.wildcardList(s.headers, credentials, where, "allowHeaders", "header")
+	p.ExposeHeaders = s.expose
+	if credentials && slices.Contains(p.ExposeHeaders, "*") {
 		im.warn(where, "exposeHeaders \"*\" with credentials exposes nothing in browsers (they read it as a header named \"*\"), and the plugin refuses it: left out")
-		p.expose = slices.DeleteFunc(slices.Clone(p.expose), func(h string) bool { return h == "*" })
+		p.ExposeHeaders = slices.DeleteFunc(slices.Clone(p.ExposeHeaders), func(h string) bool { return h == "*" })
 	}
 	if s.maxAge != nil {
 		n, err := strconv.Atoi(*s.maxAge)
@@ -251,21 +245,21 @@ func (im *importer) translate(s *corsSpec, where string) *policyOut {
 		case n > 86400:
 			im.warn(where, "maxAge %d is more than browsers cache: set to 86400", n)
 			n = 86400
-			p.maxAge = &n
+			p.MaxAge = &n
 		default:
-			p.maxAge = &n
+			p.MaxAge = &n
 		}
 	}
-	p.privateNetwork = s.privateNetwork != nil && *s.privateNetwork
-	if p.privateNetwork && anyOrigin {
+	p.AllowPrivateNetwork = s.privateNetwork != nil && *s.privateNetwork
+	if p.AllowPrivateNetwork && anyOrigin {
 		im.warn(where, "allow_private_network_access with every origin allowed opens the private network to every site; the plugin refuses that: left out")
-		p.privateNetwork = false
+		p.AllowPrivateNetwork = false
 	}
 	switch {
 	case s.forwardUnmatched == nil:
 		im.forwardUnset = true
 	case *s.forwardUnmatched:
-		p.unmatched = "forward"
+		p.UnmatchedPreflights = "forward"
 	}
 	return p
 }
@@ -306,15 +300,15 @@ type pathSet struct {
 
 // overlapping names the earlier routes whose requests a policy matched by
 // path (not by route name) can also match.
-func overlapping(earlier []pathSet, p *policyOut) []string {
-	if len(p.routeNames) > 0 {
+func overlapping(earlier []pathSet, p *imported) []string {
+	if len(p.Match.RouteNames) > 0 {
 		return nil
 	}
 	var out []string
 	for _, e := range earlier {
-		over := e.all || len(p.paths) == 0
+		over := e.all || len(p.Match.PathPrefixes) == 0
 		for _, a := range e.prefixes {
-			for _, b := range p.paths {
+			for _, b := range p.Match.PathPrefixes {
 				over = over || strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
 			}
 		}
@@ -323,6 +317,12 @@ func overlapping(earlier []pathSet, p *policyOut) []string {
 		}
 	}
 	return out
+}
+
+// asList returns v as a list, or nil.
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
 
 // ptr returns a pointer to a copy of v.
@@ -347,64 +347,13 @@ func (im *importer) render() []byte {
 
 // config is the translated configuration: the default policy's fields at
 // the top level, then the other policies.
-func (im *importer) config() doc {
-	top := doc{}
+func (im *importer) config() filter.Spec {
+	var spec filter.Spec
 	if im.def != nil {
-		top = im.def.doc()
+		spec.PolicySpec = im.def.PolicySpec
 	}
-	if len(im.policies) > 0 {
-		var list []any
-		for _, p := range im.policies {
-			list = append(list, p.doc())
-		}
-		top["policies"] = list
+	for _, p := range im.policies {
+		spec.Policies = append(spec.Policies, p.PolicySpec)
 	}
-	return top
-}
-
-// doc is the policy as the plugin reads it, its match included when it
-// has one; unset fields are left out.
-func (p *policyOut) doc() doc {
-	d := doc{}
-	if p.hasMatch() {
-		m := doc{}
-		setList(m, "hosts", p.hosts)
-		setList(m, "pathPrefixes", p.paths)
-		setList(m, "routeNames", p.routeNames)
-		d["match"] = m
-	}
-	setList(d, "allowOrigins", p.origins)
-	setList(d, "allowOriginRegexes", p.regexes)
-	setList(d, "allowMethods", p.methods)
-	setList(d, "allowHeaders", p.headers)
-	setList(d, "exposeHeaders", p.expose)
-	if p.credentials {
-		d["allowCredentials"] = true
-	}
-	if p.maxAge != nil {
-		d["maxAge"] = *p.maxAge
-	}
-	if p.privateNetwork {
-		d["allowPrivateNetwork"] = true
-	}
-	if p.unmatched != "" {
-		d["unmatchedPreflights"] = p.unmatched
-	}
-	return d
-}
-
-// setList sets a list field of d, unless values is empty.
-func setList(d doc, field string, values []string) {
-	if len(values) > 0 {
-		d[field] = anyList(values)
-	}
-}
-
-// anyList converts strings to a JSON list as decodeDoc reads one.
-func anyList(values []string) []any {
-	out := make([]any, len(values))
-	for i, v := range values {
-		out[i] = v
-	}
-	return out
+	return spec
 }

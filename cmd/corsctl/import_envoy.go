@@ -95,9 +95,9 @@ func (im *importer) routeConfiguration(file string, rc map[string]any, noFilter 
 			if p == nil {
 				continue
 			}
-			p.hosts = hosts
+			p.Match.Hosts = hosts
 			if routeName != "" {
-				p.routeNames = []string{routeName}
+				p.Match.RouteNames = []string{routeName}
 			} else if !im.envoyRouteMatch(p, route, where) {
 				continue
 			}
@@ -116,7 +116,7 @@ func (im *importer) routeConfiguration(file string, rc map[string]any, noFilter 
 			warned = true
 		}
 		if p := im.translate(spec, vbase); p != nil {
-			p.hosts = hosts
+			p.Match.Hosts = hosts
 			im.add(p)
 		}
 	}
@@ -229,7 +229,7 @@ func (im *importer) envoyDomains(vh map[string]any, where string) ([]string, boo
 
 // envoyRouteMatch sets the path prefixes of an unnamed route's policy;
 // false when the route cannot be matched.
-func (im *importer) envoyRouteMatch(p *policyOut, route map[string]any, where string) bool {
+func (im *importer) envoyRouteMatch(p *imported, route map[string]any, where string) bool {
 	m, _ := route["match"].(map[string]any)
 	var others []string
 	for k := range m {
@@ -249,13 +249,13 @@ func (im *importer) envoyRouteMatch(p *policyOut, route map[string]any, where st
 	switch {
 	case m["prefix"] != nil:
 		if prefix := fmt.Sprint(m["prefix"]); prefix != "/" && prefix != "" {
-			p.paths = []string{prefix}
+			p.Match.PathPrefixes = []string{prefix}
 		}
 	case field(m, "path_separated_prefix") != nil:
-		p.paths = []string{fmt.Sprint(field(m, "path_separated_prefix"))}
+		p.Match.PathPrefixes = []string{fmt.Sprint(field(m, "path_separated_prefix"))}
 	case m["path"] != nil:
 		im.warn(where, "exact path %q matched as a prefix: the policy also applies below it", m["path"])
-		p.paths = []string{fmt.Sprint(m["path"])}
+		p.Match.PathPrefixes = []string{fmt.Sprint(m["path"])}
 	default:
 		im.warn(where, "left out: the route has no name and its path match cannot be expressed by the plugin, so the virtual host's policy, if any, covers its requests instead; give the route a name and import again")
 		return false

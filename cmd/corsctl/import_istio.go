@@ -39,7 +39,7 @@ func (im *importer) virtualService(file string, vs map[string]any) {
 		if p == nil {
 			continue
 		}
-		p.hosts = hosts
+		p.Match.Hosts = hosts
 		matches := asList(route["match"])
 		if routeName != "" {
 			// Istio names the Envoy route after the http route and its match.
@@ -49,10 +49,10 @@ func (im *importer) virtualService(file string, vs map[string]any) {
 				if mn, _ := m["name"].(string); mn != "" {
 					n += "." + mn
 				}
-				p.routeNames = appendNew(p.routeNames, n)
+				p.Match.RouteNames = appendNew(p.Match.RouteNames, n)
 			}
 			if len(matches) == 0 {
-				p.routeNames = []string{routeName}
+				p.Match.RouteNames = []string{routeName}
 			}
 		} else if !im.istioPaths(p, matches, where) {
 			continue
@@ -90,7 +90,7 @@ func (im *importer) istioHosts(list []any, ns, where string) []string {
 
 // istioPaths sets the path prefixes of an unnamed route's policy; false
 // when the route cannot be matched.
-func (im *importer) istioPaths(p *policyOut, matches []any, where string) bool {
+func (im *importer) istioPaths(p *imported, matches []any, where string) bool {
 	if len(matches) == 0 {
 		return true // a catch-all route
 	}
@@ -128,7 +128,7 @@ func (im *importer) istioPaths(p *policyOut, matches []any, where string) bool {
 		im.warn(where, "left out: the route has no name and no path prefix to match it by; give it a name (http[].name) and import again")
 		return false
 	default:
-		p.paths = prefixes
+		p.Match.PathPrefixes = prefixes
 	}
 	return true
 }

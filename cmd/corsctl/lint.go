@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -27,22 +26,6 @@ const (
 	sevNote    = "note"
 )
 
-// rawPolicy is a policy as written: lint needs the entries' indexes.
-type rawPolicy struct {
-	AllowOrigins       []string `json:"allowOrigins"`
-	AllowOriginRegexes []string `json:"allowOriginRegexes"`
-	AllowMethods       []string `json:"allowMethods"`
-	AllowHeaders       []string `json:"allowHeaders"`
-	ExposeHeaders      []string `json:"exposeHeaders"`
-	MaxAge             *float64 `json:"maxAge"`
-}
-
-// rawConfig is a configuration as written, policies with their indexes.
-type rawConfig struct {
-	rawPolicy
-	Policies []rawPolicy `json:"policies"`
-}
-
 // policyPrefix is the field path prefix of a policy: "" for the default.
 func policyPrefix(name string) string {
 	if name == "default" {
@@ -52,12 +35,9 @@ func policyPrefix(name string) string {
 }
 
 // lint finds what the engine accepts without a warning but likely did not
-// mean. data is the configuration cfg was parsed from.
-func lint(cfg *filter.Config, data []byte) []finding {
-	var raw rawConfig
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil // the engine accepted it, so this does not happen
-	}
+// mean. spec is the configuration as written, cfg what it compiles to:
+// spec has the entries' indexes, which compiling loses.
+func lint(cfg *filter.Config, spec filter.Spec) []finding {
 	infos := cfg.Policies()
 	// In document order: the top level (the default policy, tried last)
 	// first, then policies; within a policy, in field order.
@@ -72,10 +52,7 @@ func lint(cfg *filter.Config, data []byte) []finding {
 	var out []finding
 	for _, i := range order {
 		p := infos[i]
-		rp := raw.rawPolicy
-		if p.Name != "default" {
-			rp = raw.Policies[policyIndex(p.Name)]
-		}
+		rp := policySpec(&spec, p.Name)
 		prefix := policyPrefix(p.Name)
 		out = append(out, lintShadowed(infos, i)...)
 		out = append(out, lintCredentialedWildcards(p, rp, prefix)...)
@@ -145,7 +122,7 @@ func hostCovers(b, a string) bool {
 }
 
 // lintCredentialedWildcards reports wildcard subdomains allowed with credentials.
-func lintCredentialedWildcards(p filter.PolicyInfo, rp rawPolicy, prefix string) []finding {
+func lintCredentialedWildcards(p filter.PolicyInfo, rp *filter.PolicySpec, prefix string) []finding {
 	if !p.Credentials {
 		return nil
 	}
@@ -204,7 +181,7 @@ type variant struct {
 
 // lintRegexes tries attacker variants of every origin the policy allows
 // and reports those a regex accepts.
-func lintRegexes(cfg *filter.Config, index int, p filter.PolicyInfo, rp rawPolicy, prefix string) []finding {
+func lintRegexes(cfg *filter.Config, index int, p filter.PolicyInfo, rp *filter.PolicySpec, prefix string) []finding {
 	if len(p.Regexes) == 0 {
 		return nil
 	}
@@ -367,7 +344,7 @@ const (
 )
 
 // lintMaxAge notes a maxAge that Safari caps.
-func lintMaxAge(rp rawPolicy, prefix string) []finding {
+func lintMaxAge(rp *filter.PolicySpec, prefix string) []finding {
 	// Above Chromium's cap the engine warns already.
 	if rp.MaxAge == nil || *rp.MaxAge <= safariMaxAge || *rp.MaxAge > chromiumMaxAge {
 		return nil
@@ -379,7 +356,7 @@ func lintMaxAge(rp rawPolicy, prefix string) []finding {
 
 // lintMethods notes safelisted methods listed needlessly and warns of
 // methods whose case browsers will not match.
-func lintMethods(rp rawPolicy, prefix string) []finding {
+func lintMethods(rp *filter.PolicySpec, prefix string) []finding {
 	var out []finding
 	var safelisted []string
 	for i, m := range rp.AllowMethods {
@@ -401,7 +378,7 @@ func lintMethods(rp rawPolicy, prefix string) []finding {
 }
 
 // lintHeaders notes safelisted request and response headers listed needlessly.
-func lintHeaders(rp rawPolicy, prefix string) []finding {
+func lintHeaders(rp *filter.PolicySpec, prefix string) []finding {
 	var out []finding
 	var needless []string
 	for _, h := range rp.AllowHeaders {

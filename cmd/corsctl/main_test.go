@@ -173,7 +173,10 @@ func diff(want, got string) string {
 // TestSuggestedFixesWork applies each verified fix and checks that the
 // engine then allows the fetch, and that unfixable fetches say why.
 func TestSuggestedFixesWork(t *testing.T) {
-	config := readFile(t, "../../config.json")
+	config, err := filter.DecodeSpec(readFile(t, "../../config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		sc       scenario
@@ -195,7 +198,7 @@ func TestSuggestedFixesWork(t *testing.T) {
 			if sc.path == "" {
 				sc.path = "/v1/things"
 			}
-			f := suggestFix(config, &sc, func(doc) {})
+			f := suggestFix(config, &sc)
 			if f.Verified != tt.verified || len(f.Changes) != tt.changes {
 				t.Fatalf("fix %+v, want verified=%v with %d changes", f, tt.verified, tt.changes)
 			}
@@ -264,13 +267,13 @@ func TestRegexLint(t *testing.T) {
 		{`https://[a-z0-9-]+\.preview\.example\.com`, ""},
 	}
 	for _, tt := range tests {
-		cfg, err := filter.Parse(mustJSON(map[string]any{"allowOriginRegexes": []string{tt.regex}, "allowCredentials": true}))
+		spec := filter.Spec{PolicySpec: filter.PolicySpec{AllowOriginRegexes: []string{tt.regex}, AllowCredentials: true}}
+		cfg, err := filter.Compile(spec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		data := mustJSON(map[string]any{"allowOriginRegexes": []string{tt.regex}, "allowCredentials": true})
 		var got string
-		for _, f := range lint(cfg, data) {
+		for _, f := range lint(cfg, spec) {
 			if f.Path == "allowOriginRegexes[0]" {
 				got = f.Message
 			}
