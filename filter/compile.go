@@ -13,10 +13,20 @@ import (
 func compile(s *Spec) *Config {
 	cfg := &Config{mode: s.Mode, debug: s.Debug}
 	for i := range s.Policies {
-		cfg.policies = append(cfg.policies, compilePolicy(&s.Policies[i], index("policies", i)))
+		ps := &s.Policies[i]
+		name, segment := ps.Name, ps.Name
+		if name == "" {
+			name, segment = index("policies", i), "policies_"+strconv.Itoa(i)
+		}
+		cfg.policies = append(cfg.policies, compilePolicy(ps, name, segment))
 	}
 	if len(s.AllowOrigins) > 0 || len(s.AllowOriginRegexes) > 0 {
-		cfg.policies = append(cfg.policies, compilePolicy(&s.PolicySpec, "default"))
+		p := compilePolicy(&s.PolicySpec, "default", "default")
+		p.isDefault = true
+		cfg.policies = append(cfg.policies, p)
+	}
+	for i, p := range cfg.policies {
+		p.index = i
 	}
 	settle(cfg)
 	return cfg
@@ -30,7 +40,7 @@ func settle(cfg *Config) {
 		if len(p.routeNames) > 0 {
 			cfg.needsRouteName = true
 		}
-		if p.name == "default" {
+		if p.isDefault {
 			hasDefault = true
 		}
 		if i == 0 {
@@ -43,9 +53,10 @@ func settle(cfg *Config) {
 }
 
 // compilePolicy compiles one valid policy.
-func compilePolicy(ps *PolicySpec, name string) *policy {
+func compilePolicy(ps *PolicySpec, name, segment string) *policy {
 	p := &policy{
 		name:           name,
+		segment:        segment,
 		credentials:    ps.AllowCredentials,
 		privateNetwork: ps.AllowPrivateNetwork,
 		preflightOK:    204,

@@ -79,7 +79,10 @@ func (c *Config) Summary() string {
 
 // policy is one compiled policy: who may call, with what, and what to answer.
 type policy struct {
-	name string // "default" or "policies[i]"
+	name      string // the display name: its name, "default" or "policies[i]"
+	segment   string // in metric names: its name, "default" or "policies_i"
+	index     int    // in Config.policies
+	isDefault bool   // the top-level policy
 
 	// match; all empty for the default policy
 	hosts        []string // lower case

@@ -24,12 +24,22 @@ type Decision struct {
 	policy *policy
 }
 
-// Policy names the policy that applies ("default" or "policies[i]"), or "".
+// Policy is the display name of the policy that applies (its name,
+// "default" or "policies[i]"), or "".
 func (d *Decision) Policy() string {
 	if d.policy == nil {
 		return ""
 	}
 	return d.policy.name
+}
+
+// PolicyIndex is the index of the policy that applies, for
+// Config.PolicyCounterName, or -1 when none does.
+func (d *Decision) PolicyIndex() int {
+	if d.policy == nil {
+		return -1
+	}
+	return d.policy.index
 }
 
 // Kind says what sort of request a Decision is about.
@@ -89,7 +99,10 @@ const (
 	CounterOriginInvalid
 	CounterReportWouldDeny
 	CounterInternalError
-	NumCounters // the number of counters, not a counter
+	CounterReportAgree      // report mode: the browser reads the policy's answer as the upstream's
+	CounterReportWouldBreak // report mode: the upstream's answer lets the browser in, the policy's would not
+	CounterReportWouldOpen  // report mode: the policy's answer lets the browser in, the upstream's does not
+	NumCounters             // the number of counters, not a counter
 )
 
 var counterNames = [NumCounters]string{
@@ -100,6 +113,9 @@ var counterNames = [NumCounters]string{
 	"cors.origin.invalid",
 	"cors.report.would_deny",
 	"cors.internal_error",
+	"cors.report.agree",
+	"cors.report.would_break",
+	"cors.report.would_open",
 }
 
 // Name is the metric name the plugin defines for c.
@@ -126,6 +142,61 @@ func (d *Decision) Counters(dst []Counter) []Counter {
 		dst = append(dst, CounterReportWouldDeny)
 	}
 	return dst
+}
+
+// PolicyCounter names one of the metrics each policy has; see
+// Config.PolicyCounterName.
+type PolicyCounter uint8
+
+const (
+	PolicyPreflightAllowed PolicyCounter = iota
+	PolicyPreflightDenied
+	PolicyActualAllowed
+	PolicyActualDenied
+	PolicyReportAgree
+	PolicyReportWouldBreak
+	PolicyReportWouldOpen
+	NumPolicyCounters // the number of per-policy counters, not a counter
+)
+
+// NumPolicyCountersEnforce is how many of the per-policy counters, from the
+// first, count in enforce mode; the others (report.*) count only in report
+// mode.
+const NumPolicyCountersEnforce = PolicyReportAgree
+
+var policyCounterSuffixes = [NumPolicyCounters]string{
+	".preflight.allowed", ".preflight.denied", ".actual.allowed", ".actual.denied",
+	".report.agree", ".report.would_break", ".report.would_open",
+}
+
+// NumPolicies is the number of compiled policies: the entries of policies,
+// then the default policy if there is one.
+func (c *Config) NumPolicies() int { return len(c.policies) }
+
+// PolicyCounterName is the name of counter pc of the i-th policy:
+// "cors.policy.<segment>.<suffix>", where the segment is the policy's name,
+// "default" for the top-level policy or "policies_<i>" for an unnamed entry
+// (a name holds no '_', so the two never collide).
+func (c *Config) PolicyCounterName(i int, pc PolicyCounter) string {
+	return "cors.policy." + c.policies[i].segment + policyCounterSuffixes[pc]
+}
+
+// PolicyCounter is the per-policy counter the decision increments, if any:
+// a preflight or an actual request, allowed or denied.
+func (d *Decision) PolicyCounter() (PolicyCounter, bool) {
+	switch {
+	case d.policy == nil:
+		return 0, false
+	case d.Kind == KindPreflight && d.Allowed:
+		return PolicyPreflightAllowed, true
+	case d.Kind == KindPreflight:
+		return PolicyPreflightDenied, true
+	case d.Kind == KindActual && d.Allowed:
+		return PolicyActualAllowed, true
+	case d.Kind == KindActual:
+		return PolicyActualDenied, true
+	}
+	return 0, false
 }
 
 // LogLine describes a denial for a debug log line, or returns "" when the

@@ -13,7 +13,7 @@ var (
 		"exposeHeaders", "allowCredentials", "maxAge", "allowPrivateNetwork", "preflightStatus",
 		"unmatchedPreflights"}
 	topFields   = append([]string{"mode", "debug", "policies"}, policyFields...)
-	entryFields = append([]string{"match"}, policyFields...)
+	entryFields = append([]string{"name", "match"}, policyFields...)
 	matchFields = []string{"hosts", "pathPrefixes", "routeNames"}
 )
 
@@ -113,8 +113,15 @@ func (d *decoder) entry(ps *PolicySpec, el *entryLayout, path string, e jsonValu
 	}
 	var match *jsonValue
 	for _, m := range d.members(e, path, entryFields) {
-		if m.key == "match" {
+		switch m.key {
+		case "match":
 			match = &m.value
+			continue
+		case "name":
+			fp := join(path, m.key)
+			if ps.Name = d.str(m.value, fp); m.value.kind == jsonString && ps.Name == "" {
+				d.fail(fp, `is empty; leave it out, and the policy is called `+path+` in logs and metrics`)
+			}
 			continue
 		}
 		d.policyField(ps, path, m)
@@ -156,6 +163,10 @@ func (d *decoder) members(v jsonValue, path string, known []string) []jsonMember
 			continue
 		}
 		seen[m.key] = true
+		if path == "" && m.key == "name" {
+			d.fail(p, topLevelName) // not unknown: misplaced
+			continue
+		}
 		if !contains(known, m.key) {
 			msg := "unknown field"
 			if s := suggest.Closest(m.key, known); s != "" {

@@ -14,7 +14,7 @@ import (
 
 // PolicyInfo describes one compiled policy, as the engine holds it.
 type PolicyInfo struct {
-	Name string `json:"name"` // "default" or "policies[i]"
+	Name string `json:"name"` // its name, "default" or "policies[i]"
 
 	// The match; all empty for the default policy.
 	Hosts        []string `json:"hosts,omitempty"` // lower case; "*.example.com" for subdomains

@@ -21,6 +21,10 @@ type Request struct {
 	RequestHeaders []string
 	// RequestPrivateNetwork is Access-Control-Request-Private-Network.
 	RequestPrivateNetwork string
+	// Credentialed says the request carries cookie or authorization: the
+	// report comparison (Decision.Compare) then applies the browser's rules
+	// for credentialed requests.
+	Credentialed bool
 
 	// originLines counts Origin header lines: a second line makes the origin invalid.
 	originLines int
@@ -58,5 +62,7 @@ func (r *Request) AddHeader(name, value string) {
 		r.RequestHeaders = append(r.RequestHeaders, value)
 	case "access-control-request-private-network":
 		r.RequestPrivateNetwork = value
+	case "cookie", "authorization":
+		r.Credentialed = true
 	}
 }

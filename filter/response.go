@@ -20,6 +20,15 @@ func (d *Decision) LocalResponse(dst [][2]string) (status int, headers [][2]stri
 		}
 		return 403, dst, true
 	}
+	dst = d.appendPreflightCORS(dst)
+	dst = append(dst, [2]string{"vary", p.preflightVary})
+	return p.preflightOK, dst, true
+}
+
+// appendPreflightCORS appends the CORS headers of an allowed preflight's
+// answer.
+func (d *Decision) appendPreflightCORS(dst [][2]string) [][2]string {
+	p := d.policy
 	n := len(dst)
 	dst = append(dst, p.preflightHeaders...) // one copy of what every answer carries
 	dst[n][1] = d.allowOrigin()
@@ -29,8 +38,21 @@ func (d *Decision) LocalResponse(dst [][2]string) (status int, headers [][2]stri
 	if d.privateNetwork {
 		dst = append(dst, [2]string{"access-control-allow-private-network", "true"})
 	}
-	dst = append(dst, [2]string{"vary", p.preflightVary})
-	return p.preflightOK, dst, true
+	return dst
+}
+
+// appendActualCORS appends the CORS headers the policy sets on the response
+// to an allowed actual request.
+func (d *Decision) appendActualCORS(dst [][2]string) [][2]string {
+	p := d.policy
+	dst = append(dst, [2]string{"access-control-allow-origin", d.allowOrigin()})
+	if p.credentials {
+		dst = append(dst, [2]string{"access-control-allow-credentials", "true"})
+	}
+	if p.exposeHeaders != "" {
+		dst = append(dst, [2]string{"access-control-expose-headers", p.exposeHeaders})
+	}
+	return dst
 }
 
 func (d *Decision) allowOrigin() string {
@@ -82,13 +104,7 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 		dst = append(dst, h)
 	}
 	if owned && (d.Allowed || d.Kind == KindNoOrigin) {
-		dst = append(dst, [2]string{"access-control-allow-origin", d.allowOrigin()})
-		if p.credentials {
-			dst = append(dst, [2]string{"access-control-allow-credentials", "true"})
-		}
-		if p.exposeHeaders != "" {
-			dst = append(dst, [2]string{"access-control-expose-headers", p.exposeHeaders})
-		}
+		dst = d.appendActualCORS(dst)
 		changed = true
 	}
 	if d.debug && d.Kind == KindActual && !d.Allowed {

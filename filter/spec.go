@@ -24,6 +24,7 @@ type Spec struct {
 // entry of Spec.Policies) and whom it lets in with what. The zero value of
 // a field means the field is absent, and its default applies.
 type PolicySpec struct {
+	Name  string     `json:"name,omitempty"`  // optional in Spec.Policies (see ValidPolicyName), empty at the top level
 	Match *MatchSpec `json:"match,omitempty"` // required in Spec.Policies, nil at the top level
 
 	AllowOrigins        []string `json:"allowOrigins,omitempty"`        // exact origins, patterns, "null" or "*"

@@ -40,7 +40,7 @@ func TestDecodeSpecRefuses(t *testing.T) {
 	for doc, want := range map[string]string{
 		`{"allowOrigins": 5}`:                   "allowOrigins: must be an array of strings, not a number",
 		`{"mode": "strict"}`:                    `mode: unknown mode "strict"; use "enforce" or "report"`,
-		`{"policies": [{"match": [], "x": 1}]}`: `policies[0].x: unknown field; known fields are match, allowOrigins, allowOriginRegexes, allowMethods, allowHeaders, exposeHeaders, allowCredentials, maxAge, allowPrivateNetwork, preflightStatus, unmatchedPreflights; policies[0].match: must be an object with hosts, pathPrefixes or routeNames, not an array`,
+		`{"policies": [{"match": [], "x": 1}]}`: `policies[0].x: unknown field; known fields are name, match, allowOrigins, allowOriginRegexes, allowMethods, allowHeaders, exposeHeaders, allowCredentials, maxAge, allowPrivateNetwork, preflightStatus, unmatchedPreflights; policies[0].match: must be an object with hosts, pathPrefixes or routeNames, not an array`,
 		`[]`:                                    "the configuration must be a JSON object, not an array",
 	} {
 		_, err := DecodeSpec([]byte(doc))

@@ -37,18 +37,23 @@ func validate(s *Spec, doc *layout) (errs []finding, warns []Problem) {
 	if s.Debug {
 		v.warn("debug", "adds an "+ReasonHeader+" header to every denied response, telling any caller why the policy refused it; use it while debugging, never in production")
 	}
+	named := make(map[string]int, len(s.Policies))
 	for i := range s.Policies {
 		if doc.entries[i].unreadable {
 			continue // reported by the decoder
 		}
 		path := index("policies", i)
 		v.at = place{part: i + 1}
+		v.name(s.Policies[i].Name, path, named, i)
 		v.match(&s.Policies[i], &doc.entries[i], path)
 		v.at.step = stepRules
 		v.policy(&s.Policies[i], path)
 	}
 	v.at = place{part: len(s.Policies) + 1, step: stepRules}
 	top := &s.PolicySpec
+	if top.Name != "" {
+		v.fail("name", topLevelName)
+	}
 	if top.Match != nil {
 		v.fail("match", "only an entry of policies has a match; the top-level fields form the default policy, which applies where no entry matches")
 	}
@@ -104,6 +109,45 @@ func layoutOf(s *Spec) *layout {
 		doc.entries[i].matchFields = matchFields
 	}
 	return doc
+}
+
+// topLevelName refuses a name on the top-level policy.
+const topLevelName = `only an entry of policies has a name; the top-level policy is always called default`
+
+// ValidPolicyName says whether name may name an entry of policies: 1 to 63
+// lower-case letters, digits and '-', starting and ending with a letter or
+// a digit (^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$), and not "default",
+// which is the top-level policy's.
+func ValidPolicyName(name string) bool {
+	if name == "" || len(name) > 63 || name == "default" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' && i > 0 && i < len(name)-1) {
+			return false
+		}
+	}
+	return true
+}
+
+// name checks the name of policies[i], if it has one; named maps the names
+// seen so far to their entries.
+func (v *validator) name(name, path string, named map[string]int, i int) {
+	if name == "" {
+		return
+	}
+	fp := join(path, "name")
+	switch j, dup := named[name]; {
+	case name == "default":
+		v.fail(fp, `"default" is reserved for the top-level policy; choose another name`)
+	case !ValidPolicyName(name):
+		v.fail(fp, strconv.Quote(name)+" is not a valid policy name (1 to 63 characters, starting and ending with a letter or digit); use lower-case letters, digits and '-'")
+	case dup:
+		v.fail(fp, strconv.Quote(name)+" is already the name of "+index("policies", j)+"; names must be unique")
+	default:
+		named[name] = i
+	}
 }
 
 // match checks where an entry of policies applies.
