@@ -1,5 +1,5 @@
 // The command line of each command: its usage, its flags and its exit status.
-// The work itself is in check.go, explain.go and import.go.
+// The work itself is in check.go, explain.go, import.go and report.go.
 
 package main
 
@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -422,4 +423,137 @@ func (e *env) importCmd(args []string) int {
 		return exitProblem
 	}
 	return exitOK
+}
+
+const reportUsage = `Usage: corsctl report [--config FILE] [--filter NAME] [--format text|json] FILE...
+
+Tells whether a policy running in report mode is safe to enforce, from what
+the proxies saw: for each policy, how many requests the policy and the
+upstream's own CORS answer agree on (agree), how many the upstream lets a
+browser read today and the policy would not (would_break) and the reverse
+(would_open), with the origins and paths that would break, most frequent
+first. Then the verdict: "safe to enforce" when nothing would break, or the
+smallest change of the policy in --config that lets every request that would
+break through, checked by replaying each one with the plugin's engine, as
+explain checks its fixes.
+
+Each FILE is read as what it holds (the kind found is printed):
+  - Envoy /stats text, or "pilot-agent request GET stats" output, from one
+    or more proxies (counters are summed): wasmcustom.cors.report.* and
+    wasmcustom.cors.policy.<name>.report.*;
+  - Prometheus text: envoy_wasmcustom_cors_policy_<name>_report_would_break,
+    or envoy_wasmcustom_cors_policy_report_would_break{cors_policy="<name>"}
+    with the stats tag;
+  - proxy logs (Envoy's or istio-proxy's format) with the plugin's
+    "cors: report would_break ..." lines (info level) and would_open lines
+    (debug level).
+Counts come from the stats; with logs only, they are log lines. The change
+needs the would_break log lines: they say which requests would break.
+"-" reads standard input.
+
+Flags:
+  --config FILE    the configuration to change: config.json (the default),
+                   envoy.yaml or an Istio WasmPlugin, as for check
+  --filter NAME    the Wasm filter or WasmPlugin to use, when FILE has several
+  --format F       text (default) or json (schemaVersion 1, for CI gates)
+
+Exit status: 0 when safe to enforce, 1 while anything would break, 2 for
+bad usage or a file that is neither stats nor a log (its line is named), or
+a configuration that cannot be read.
+
+Examples:
+  kubectl exec deploy/my-service -c istio-proxy -- pilot-agent request GET stats > a.stats
+  kubectl logs deploy/my-service -c istio-proxy > a.log
+  corsctl report --config deploy/wasmplugin.yaml a.stats a.log
+  corsctl report --format json proxy-*.stats proxy-*.log
+`
+
+// reportCmd reads stats and logs of report mode and prints, per policy,
+// what would break, then whether the policy is safe to enforce.
+func (e *env) reportCmd(args []string) int {
+	fs := newFlags("report")
+	config := fs.String("config", "", "")
+	only := fs.String("filter", "", "")
+	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(format, "format", "")
+	files, help, err := parse(fs, args)
+	if help {
+		fmt.Fprint(e.stdout, reportUsage)
+		return exitOK
+	}
+	if err != nil {
+		return e.usageError("%v", err)
+	}
+	if len(files) == 0 {
+		return e.usageError("report: name at least one FILE of stats or logs, e.g. corsctl report proxy.stats proxy.log")
+	}
+	var inputs []reportInput
+	var samples []sample
+	var lines []reportLine
+	for _, file := range files {
+		data, err := e.readFile(file)
+		if err != nil {
+			return e.failf(exitUsage, "report: %v", err)
+		}
+		in, s, l, err := readReportFile(file, data)
+		if err != nil {
+			return e.failf(exitUsage, "report: %v", err)
+		}
+		inputs, samples, lines = append(inputs, in), append(samples, s...), append(lines, l...)
+	}
+	r := buildReport(inputs, samples, lines)
+	if r.wouldBreak() && len(r.Breaks) > 0 {
+		spec, src, why, status := e.reportConfig(*config, *only)
+		if status != exitOK {
+			return status
+		}
+		r.decide(spec, src, why)
+	} else {
+		r.decide(nil, source{}, "")
+	}
+	if format.value == "json" {
+		writeJSON(e.stdout, r.json())
+	} else {
+		r.writeText(e.stdout)
+	}
+	if !r.Verdict.Safe {
+		return exitProblem
+	}
+	return exitOK
+}
+
+// reportConfig reads the configuration report changes. Without --config it
+// tries config.json, and a missing one only means no change is suggested
+// (why says so); a named file that cannot be used is bad input.
+func (e *env) reportConfig(file, only string) (*filter.Spec, source, string, int) {
+	named := file != ""
+	if !named {
+		file = "config.json"
+		if _, err := os.Stat(file); err != nil {
+			return nil, source{}, "no configuration to change: config.json is not here; name the one the proxies run with --config FILE", exitOK
+		}
+	}
+	sources, err := e.loadSources(file)
+	if err != nil {
+		return nil, source{}, "", e.failf(exitUsage, "report: %v", err)
+	}
+	if sources, err = selectSources(sources, only, file); err != nil {
+		return nil, source{}, "", e.failf(exitUsage, "report: %v", err)
+	}
+	if len(sources) > 1 {
+		var names []string
+		for _, s := range sources {
+			names = append(names, strconv.Quote(s.Name))
+		}
+		return nil, source{}, "", e.usageError("report: %s holds %d configurations (%s); choose one with --filter NAME", file, len(sources), strings.Join(names, ", "))
+	}
+	src := sources[0]
+	spec, err := filter.DecodeSpec(src.JSON)
+	if err == nil {
+		_, err = filter.Compile(spec)
+	}
+	if err != nil {
+		return nil, source{}, "", e.failf(exitUsage, "report: %s: the plugin refuses this configuration: %v (\"corsctl check %s\" says more)", src.label(), err, file)
+	}
+	return &spec, src, "", exitOK
 }

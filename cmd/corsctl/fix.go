@@ -46,15 +46,11 @@ func clonePolicy(p filter.PolicySpec) filter.PolicySpec {
 	return p
 }
 
-// policySpec returns the named policy of s ("default" or "policies[i]").
+// policySpec returns the policy of s with the display name given
+// ("default", "policies[i]" or the policy's name), or nil.
 func policySpec(s *filter.Spec, name string) *filter.PolicySpec {
-	if name == "default" {
-		return &s.PolicySpec
-	}
-	if i := policyIndex(name); i < len(s.Policies) {
-		return &s.Policies[i]
-	}
-	return nil
+	p, _ := policyRef(s, name)
+	return p
 }
 
 // addTo appends to a list the values it lacks.

@@ -26,14 +26,6 @@ const (
 	sevNote    = "note"
 )
 
-// policyPrefix is the field path prefix of a policy: "" for the default.
-func policyPrefix(name string) string {
-	if name == "default" {
-		return ""
-	}
-	return name + "."
-}
-
 // lint finds what the engine accepts without a warning but likely did not
 // mean. spec is the configuration as written, cfg what it compiles to:
 // spec has the entries' indexes, which compiling loses.
@@ -52,9 +44,10 @@ func lint(cfg *filter.Config, spec filter.Spec) []finding {
 	var out []finding
 	for _, i := range order {
 		p := infos[i]
-		rp := policySpec(&spec, p.Name)
-		prefix := policyPrefix(p.Name)
-		out = append(out, lintShadowed(infos, i)...)
+		// prefix is the policy's field path: "policies[i]." even for a
+		// named entry, "" for the default.
+		rp, prefix := policyRef(&spec, p.Name)
+		out = append(out, lintShadowed(infos, i, prefix)...)
 		out = append(out, lintCredentialedWildcards(p, rp, prefix)...)
 		out = append(out, lintRegexes(cfg, i, p, rp, prefix)...)
 		out = append(out, lintMethods(rp, prefix)...)
@@ -64,21 +57,16 @@ func lint(cfg *filter.Config, spec filter.Spec) []finding {
 	return out
 }
 
-// policyIndex is i of a policy named "policies[i]".
-func policyIndex(name string) int {
-	n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "policies["), "]"))
-	return n
-}
-
 // lintShadowed reports a policy that an earlier one always wins over.
-func lintShadowed(infos []filter.PolicyInfo, i int) []finding {
+// prefix is its field path.
+func lintShadowed(infos []filter.PolicyInfo, i int, prefix string) []finding {
 	b := infos[i]
 	if b.Name == "default" {
 		return nil
 	}
 	for _, a := range infos[:i] {
 		if covers(a, b) {
-			return []finding{{Severity: sevWarning, Path: b.Name + ".match",
+			return []finding{{Severity: sevWarning, Path: prefix + "match",
 				Message: fmt.Sprintf("never applies: %s comes first and matches every request this policy matches", a.Name),
 				Fix:     fmt.Sprintf("move it before %s, or narrow %s's match", a.Name, a.Name)}}
 		}

@@ -5,6 +5,7 @@
 //	corsctl check config.json envoy.yaml
 //	corsctl explain --config config.json --origin https://app.example.com --method PUT --header content-type
 //	corsctl import virtualservice.yaml > config.json
+//	corsctl report --config config.json proxy.stats proxy.log
 //
 // Run "corsctl help" for every option. It reads local files only.
 package main
@@ -37,6 +38,7 @@ Usage:
   corsctl explain --config FILE --origin ORIGIN [--method M] [--header H]...
                   [--url URL | --host H --path P] [--preflight] [--format text|curl|json]
   corsctl import [--strict] FILE...
+  corsctl report [--config FILE] [--format text|json] FILE...
   corsctl help [COMMAND]
 
 FILE is the plugin's JSON configuration (config.json), an Envoy
@@ -50,10 +52,14 @@ Examples:
       --url https://api.example.com/v1/things --method PUT --header content-type
   corsctl explain --config envoy.yaml --origin https://evil.example --format curl
   corsctl import istio/virtualservices.yaml > config.json
+  corsctl report --config config.json proxy-a.stats proxy-b.stats proxy.log
+
+report reads the stats and logs of proxies running the plugin in report
+mode and says whether the policy is safe to enforce, or what to change.
 
 Exit status: 0 when all is well; 1 when check finds errors, explain's
-request is blocked, or import cannot convert; 2 for bad usage or input
-that cannot be read.
+request is blocked, import cannot convert, or report finds requests that
+would break; 2 for bad usage or input that cannot be read.
 `
 )
 
@@ -75,13 +81,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.explain(rest)
 	case "import":
 		return env.importCmd(rest)
+	case "report":
+		return env.reportCmd(rest)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			if u, ok := commandUsage[rest[0]]; ok {
 				fmt.Fprint(stdout, u)
 				return exitOK
 			}
-			return env.usageError("unknown command %q; the commands are check, explain and import", rest[0])
+			return env.usageError("unknown command %q; the commands are check, explain, import and report", rest[0])
 		}
 		fmt.Fprint(stdout, commandsHelp)
 		return exitOK
@@ -89,8 +97,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if strings.HasPrefix(cmd, "-") {
 			return env.usageError("%s: flags go after the command, as in \"corsctl check --format json config.json\"", cmd)
 		}
-		msg := fmt.Sprintf("unknown command %q; the commands are check, explain and import", cmd)
-		if s := suggest.Closest(cmd, []string{"check", "explain", "import", "help"}); s != "" {
+		msg := fmt.Sprintf("unknown command %q; the commands are check, explain, import and report", cmd)
+		if s := suggest.Closest(cmd, []string{"check", "explain", "import", "report", "help"}); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return env.usageError("%s", msg)
@@ -140,6 +148,7 @@ var commandUsage = map[string]string{
 	"check":   checkUsage,
 	"explain": explainUsage,
 	"import":  importUsage,
+	"report":  reportUsage,
 }
 
 // newFlags makes a flag set that reports errors through parse.

@@ -83,6 +83,25 @@ var goldenCases = []struct {
 	{"import-nothing", []string{"import", "../../envoy.yaml"}, "", 1},
 	{"import-regex-subset", []string{"import", "testdata/envoy-regex-subset.yaml"}, "", 0},
 
+	// report (testdata/report: stats and logs as the proxies write them,
+	// contract of issue 12)
+	{"report-envoy", []string{"report", "--config", "testdata/report/config.json",
+		"testdata/report/proxy-a.stats", "testdata/report/proxy-b.stats", "testdata/report/envoy.log"}, "", 1},
+	{"report-envoy-json", []string{"report", "--format", "json", "--config", "testdata/report/config.json",
+		"testdata/report/proxy-a.stats", "testdata/report/proxy-b.stats", "testdata/report/envoy.log"}, "", 1},
+	{"report-istio-prometheus", []string{"report", "--config", "testdata/report/wasmplugin.yaml",
+		"testdata/report/tagged.prom", "testdata/report/untagged.prom", "testdata/report/istio.log"}, "", 1},
+	{"report-logs-only", []string{"report", "--config", "testdata/report/config.json", "testdata/report/envoy.log"}, "", 1},
+	{"report-stats-only", []string{"report", "testdata/report/proxy-a.stats"}, "", 1},
+	{"report-other-configuration", []string{"report", "--config", "../../config.json", "testdata/report/envoy.log"}, "", 1},
+	{"report-safe", []string{"report", "testdata/report/safe.stats", "testdata/report/safe.log"}, "", 0},
+	{"report-safe-json", []string{"report", "--format", "json", "testdata/report/safe.stats", "testdata/report/safe.log"}, "", 0},
+	{"report-stdin", []string{"report", "-"}, "wasmcustom.cors.report.agree: 12\nwasmcustom.cors.report.would_break: 0\n", 0},
+	{"report-neither", []string{"report", "testdata/report/proxy-a.stats", "testdata/report/notes.txt"}, "", 2},
+	{"report-malformed-line", []string{"report", "testdata/report/malformed.log"}, "", 2},
+	{"report-no-files", []string{"report", "--config", "config.json"}, "", 2},
+	{"report-help", []string{"help", "report"}, "", 0},
+
 	// usage, help and errors
 	{"help", []string{"--help"}, "", 0},
 	{"help-check", []string{"help", "check"}, "", 0},

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/corswasm/corswasm/filter"
+)
+
+// readReport reads report inputs as the command does.
+func readReport(t *testing.T, files ...string) *report {
+	t.Helper()
+	var inputs []reportInput
+	var samples []sample
+	var lines []reportLine
+	for _, f := range files {
+		in, s, l, err := readReportFile(f, readFile(t, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs, samples, lines = append(inputs, in), append(samples, s...), append(lines, l...)
+	}
+	return buildReport(inputs, samples, lines)
+}
+
+// TestReportChangeMakesItSafe applies the change report suggests and
+// replays every request that would break through the whole changed
+// configuration, as the proxies route it (by host and path), with the
+// engine and the browser model: each is allowed, and a second report finds
+// nothing left to change.
+func TestReportChangeMakesItSafe(t *testing.T) {
+	for _, tc := range []struct {
+		config string
+		logs   []string
+	}{
+		{"testdata/report/config.json", []string{"testdata/report/envoy.log"}},
+		{"testdata/report/config.json", []string{"testdata/report/istio.log"}},
+		{"testdata/report/config.json", []string{"testdata/report/envoy.log", "testdata/report/istio.log"}},
+	} {
+		t.Run(filepath.Base(tc.logs[len(tc.logs)-1]), func(t *testing.T) {
+			spec, err := filter.DecodeSpec(readFile(t, tc.config))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := readReport(t, tc.logs...)
+			fix := suggestReportFix(spec, r.Breaks)
+			if !fix.Verified || len(fix.Changes) == 0 {
+				t.Fatalf("fix %+v, want a verified change", fix)
+			}
+			changed := fix.Spec
+			changed.Mode = filter.ModeEnforce
+			cfg, err := filter.Compile(changed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range r.Breaks {
+				sc := &scenario{origin: b.Origin, method: b.Method, path: b.Path, host: hostOf(b.Policy),
+					credentials: b.Credentialed, upstreamStatus: 200, url: b.Path}
+				for _, h := range splitList([]string{b.Headers}) {
+					sc.headers = append(sc.headers, reqHeader{name: h})
+				}
+				sc.onlyPreflight = b.Kind == "preflight"
+				sim := simulate(cfg, sc)
+				if got := sim.Steps[0].Explanation.Decision.Policy(); got != b.Policy {
+					t.Fatalf("%s: policy %s applies, want %s", b.describe(), got, b.Policy)
+				}
+				if sim.blocked() || !sim.pluginAllows() {
+					t.Errorf("%s: still blocked with the change %q", b.describe(), fix.Changes)
+				}
+			}
+			again := suggestReportFix(fix.Spec, r.Breaks)
+			if !again.Verified || len(again.Changes) != 0 {
+				t.Errorf("second report on the changed configuration: %+v, want nothing to change", again)
+			}
+			// The original configuration is left as it was.
+			orig, _ := filter.DecodeSpec(readFile(t, tc.config))
+			if !reflect.DeepEqual(spec, orig) {
+				t.Errorf("suggestReportFix changed its input")
+			}
+		})
+	}
+}
+
+// hostOf is a host that testdata/report/config.json routes to a policy.
+func hostOf(policy string) string {
+	if policy == "admin" {
+		return "admin.example.com"
+	}
+	return "api.example.com"
+}
+
+func TestParseReportLine(t *testing.T) {
+	long := "https://a123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890.example"
+	tests := []struct {
+		line string
+		want reportLine
+	}{
+		{`x: cors: report would_break preflight from origin "https://a.example" method "PATCH" headers "x-a, x-b" credentialed false path "/v1/things" (policy admin): upstream allowed method "PATCH"; policy: method not allowed`,
+			reportLine{Class: "would_break", Kind: "preflight", Origin: "https://a.example", Method: "PATCH", Headers: "x-a, x-b", Path: "/v1/things",
+				Policy: "admin", Difference: `upstream allowed method "PATCH"; policy: method not allowed`, Item: "method", ItemValue: "PATCH"}},
+		{"2026-12-04T10:00:00.000000Z\tinfo\tenvoy wasm\twasm log cors_plugin cors-root corswasm-vm: cors: report would_break actual from origin \"https://a.example\" method \"GET\" headers \"\" credentialed true path \"/x?q=\\\"1\\\"\" (policy policies[2]): upstream allowed header \"X-A\"; policy: header not allowed\tthread=12",
+			reportLine{Class: "would_break", Kind: "actual", Origin: "https://a.example", Method: "GET", Credentialed: true, Path: `/x?q="1"`,
+				Policy: "policies[2]", Difference: `upstream allowed header "X-A"; policy: header not allowed`, Item: "header", ItemValue: "X-A"}},
+		{`cors: report would_break actual from origin "` + long[:128] + `"... (140 bytes) method "GET" headers "" credentialed true path "/" (policy default): upstream allowed origin; policy: origin not allowed`,
+			reportLine{Class: "would_break", Kind: "actual", Origin: long[:128], Method: "GET", Credentialed: true, Path: "/",
+				Policy: "default", Difference: "upstream allowed origin; policy: origin not allowed", Item: "origin", Cut: true}},
+		{`cors: report would_open actual from origin "https://a.example" method "GET" headers "" credentialed false path "/" (policy default): upstream: no access-control-allow-origin; policy allowed`,
+			reportLine{Class: "would_open", Kind: "actual", Origin: "https://a.example", Method: "GET", Path: "/",
+				Policy: "default", Difference: "upstream: no access-control-allow-origin; policy allowed"}},
+		{`cors: report would_break actual from origin "https://a.example" method "GET" headers "" credentialed true path "/" (policy default): upstream allowed credentials; policy: credentials not allowed`,
+			reportLine{Class: "would_break", Kind: "actual", Origin: "https://a.example", Method: "GET", Credentialed: true, Path: "/",
+				Policy: "default", Difference: "upstream allowed credentials; policy: credentials not allowed", Item: "credentials"}},
+	}
+	for _, tt := range tests {
+		got, err := readLog("f", []string{tt.line})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.line, err)
+		}
+		tt.want.File, tt.want.Line = "f", 1
+		if len(got) != 1 || !reflect.DeepEqual(got[0], tt.want) {
+			t.Errorf("%s:\ngot  %+v\nwant %+v", tt.line, got, tt.want)
+		}
+	}
+	for _, bad := range []string{
+		`cors: report would_deny actual from origin "a" method "GET" headers "" credentialed true path "/" (policy default): x`,
+		`cors: report would_break actual from origin "a" method "GET" headers "" credentialed yes path "/" (policy default): x`,
+		`cors: report would_break actual from origin "a" method "GET" headers "" credentialed true path "/" policy default: x`,
+	} {
+		if _, err := readLog("f", []string{bad}); err == nil {
+			t.Errorf("%s: read without error", bad)
+		}
+	}
+}
+
+func TestReadStats(t *testing.T) {
+	text := `# TYPE x counter
+envoy_wasmcustom_cors_policy_my_api_report_would_break{} 2
+envoy_wasmcustom_cors_policy_policies_3_report_agree 5
+envoy_wasmcustom_cors_policy_report_would_open{cors_policy="policies_0",pod="a"} 1e+00
+envoy_wasmcustom_cors_report_agree_total 7
+envoy_wasmcustom_cors_report_would_deny{} 9
+`
+	in, samples, _, err := readReportFile("p", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sample{{"my-api", "would_break", 2}, {"policies[3]", "agree", 5}, {"policies[0]", "would_open", 1}, {"", "agree", 7}}
+	if in.Kind != kindPrometheus || !reflect.DeepEqual(samples, want) {
+		t.Errorf("read %s %v, want prometheus %v", in.Kind, samples, want)
+	}
+	for _, bad := range []string{
+		"wasmcustom.cors.report.agree: 12\nsome words here\n",
+		"envoy_wasmcustom_cors_policy_report_agree{} 3\n",
+		"wasmcustom.cors.report.agree: -1\n",
+		"just text\n",
+	} {
+		if _, _, _, err := readReportFile("p", []byte(bad)); err == nil {
+			t.Errorf("%q: read without error", bad)
+		}
+	}
+}
+
+// TestReportFromModule reads what the module wrote in report mode
+// (testdata/report/from-module, filled by the module's tests): the report
+// is not safe, names the origin, and the change it suggests makes the
+// requests pass.
+func TestReportFromModule(t *testing.T) {
+	dir := filepath.Join("testdata", "report", "from-module")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Skipf("no output of the module in %s yet", dir)
+	}
+	var files []string
+	config := ""
+	for _, e := range entries {
+		name := filepath.Join(dir, e.Name())
+		switch filepath.Ext(e.Name()) {
+		case ".json", ".yaml":
+			config = name
+		case ".md":
+		default:
+			files = append(files, name)
+		}
+	}
+	if len(files) == 0 || config == "" {
+		t.Skipf("%s holds no stats, logs and configuration", dir)
+	}
+	r := readReport(t, files...)
+	if !r.wouldBreak() || len(r.Breaks) == 0 {
+		t.Fatalf("the module's output shows nothing that would break")
+	}
+	spec, err := filter.DecodeSpec(readFile(t, config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fix := suggestReportFix(spec, r.Breaks)
+	if !fix.Verified {
+		t.Fatalf("no verified change: %+v", fix)
+	}
+	if again := suggestReportFix(fix.Spec, r.Breaks); !again.Verified || len(again.Changes) != 0 {
+		t.Errorf("the changed configuration still needs %+v", again)
+	}
+}
