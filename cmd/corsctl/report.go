@@ -8,7 +8,6 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -257,27 +256,11 @@ func policyRef(s *filter.Spec, display string) (p *filter.PolicySpec, path strin
 		return nil, ""
 	}
 	for i := range s.Policies {
-		if policyName(s.Policies[i]) == display {
+		if s.Policies[i].Name == display {
 			return &s.Policies[i], "policies[" + strconv.Itoa(i) + "]."
 		}
 	}
 	return nil, ""
-}
-
-// policyName is p's name (filter.PolicySpec.Name), "" for none. It reads
-// the field by name, so that corsctl builds with and without it.
-func policyName(p filter.PolicySpec) string {
-	if f := reflect.ValueOf(p).FieldByName("Name"); f.IsValid() && f.Kind() == reflect.String {
-		return f.String()
-	}
-	return ""
-}
-
-// setPolicyName sets p's name, if PolicySpec has one.
-func setPolicyName(p *filter.PolicySpec, name string) {
-	if f := reflect.ValueOf(p).Elem().FieldByName("Name"); f.IsValid() && f.Kind() == reflect.String {
-		f.SetString(name)
-	}
 }
 
 // decide finds the verdict: safe when nothing would break; otherwise the
@@ -354,6 +337,8 @@ func suggestReportFix(spec filter.Spec, breaks []*breakRequest) reportFix {
 			if !slices.Contains(p.AllowOrigins, "*") {
 				p.AllowCredentials = true
 			}
+		case itemPrivateNetwork:
+			p.AllowPrivateNetwork = true
 		}
 	}
 	if len(missing) > 0 {
@@ -408,18 +393,16 @@ func suggestReportFix(spec filter.Spec, breaks []*breakRequest) reportFix {
 // applied it to the requests logged under its name.
 func isolate(p filter.PolicySpec) filter.Spec {
 	iso := filter.Spec{PolicySpec: clonePolicy(p)}
-	iso.Match = nil
-	setPolicyName(&iso.PolicySpec, "")
+	iso.Match, iso.Name = nil, "" // the top level has neither
 	return iso
 }
 
 // restore copies the fields edited in an isolated policy back into p,
 // keeping p's name and match.
 func restore(p *filter.PolicySpec, edited filter.PolicySpec) {
-	name, match := policyName(*p), p.Match
+	name, match := p.Name, p.Match
 	*p = clonePolicy(edited)
-	p.Match = match
-	setPolicyName(p, name)
+	p.Match, p.Name = match, name
 }
 
 // replay runs the request b with the engine and the browser model: a
@@ -432,6 +415,12 @@ func replay(cfg *filter.Config, b *breakRequest) (*scenario, simulation) {
 		sent := [][2]string{{"origin", b.Origin}, {"access-control-request-method", b.Method}}
 		if b.Headers != "" {
 			sent = append(sent, [2]string{"access-control-request-headers", b.Headers})
+		}
+		if b.Item == itemPrivateNetwork {
+			// The line does not say a preflight asked for private network
+			// access unless that is what differs.
+			sent = append(sent, [2]string{"access-control-request-private-network", "true"})
+			sc.privateNet = true
 		}
 		for _, h := range splitList([]string{b.Headers}) {
 			sim.Unsafe = append(sim.Unsafe, strings.ToLower(h))
@@ -476,8 +465,8 @@ func (b *breakRequest) describe() string {
 func policyList(s *filter.Spec) string {
 	var names []string
 	for i, p := range s.Policies {
-		if n := policyName(p); n != "" {
-			names = append(names, n)
+		if p.Name != "" {
+			names = append(names, p.Name)
 		} else {
 			names = append(names, "policies["+strconv.Itoa(i)+"]")
 		}

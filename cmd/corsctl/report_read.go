@@ -77,8 +77,10 @@ type reportLine struct {
 	Policy       string // the display name
 	Difference   string // all after "(policy NAME): "
 	// Item is what the upstream allowed and the policy would not, for a
-	// would_break line: "origin", `method "M"`, `header "h"` or
-	// "credentials"; "" when the difference says none of these.
+	// would_break line: "origin", "method" (`method "M"`), "header"
+	// (`header "h"`), "credentials" or "private network access" (which
+	// the plugin adds to contract §4's items for Private Network Access
+	// preflights); "" when the difference says none of these.
 	Item      string
 	ItemValue string // M or h
 	// Cut says a value was cut in the log (longer than 128 bytes): the
@@ -448,7 +450,7 @@ func parseItem(diff string) (item, value string) {
 	if !ok {
 		return "", ""
 	}
-	for _, it := range []string{"origin", "credentials"} {
+	for _, it := range []string{"origin", "credentials", itemPrivateNetwork} {
 		if strings.HasPrefix(rest, it+";") || rest == it {
 			return it, ""
 		}
@@ -463,6 +465,9 @@ func parseItem(diff string) (item, value string) {
 	}
 	return "", ""
 }
+
+// itemPrivateNetwork is the item of a Private Network Access preflight.
+const itemPrivateNetwork = "private network access"
 
 // quoteCut quotes s for a message, cut at 60 bytes.
 func quoteCut(s string) string { return strconv.Quote(truncate(s)) }

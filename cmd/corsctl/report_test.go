@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/corswasm/corswasm/filter"
@@ -201,5 +202,89 @@ func TestReportFromModule(t *testing.T) {
 	}
 	if again := suggestReportFix(fix.Spec, r.Breaks); !again.Verified || len(again.Changes) != 0 {
 		t.Errorf("the changed configuration still needs %+v", again)
+	}
+}
+
+// TestReportOnTheEnginesLines has the engine itself classify requests in
+// report mode (Decision.Compare) against an upstream that lets every
+// origin in, reads the lines it logs, and checks that the change report
+// suggests makes the engine classify none of them would_break any more:
+// the loop of the rollout, with the plugin's own comparison.
+func TestReportOnTheEnginesLines(t *testing.T) {
+	spec, err := filter.DecodeSpec(readFile(t, "testdata/report/config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type req struct {
+		host, path, method, origin string
+		acrm, acrh                 string // a preflight's
+		cookie                     bool
+	}
+	reqs := []req{
+		{"admin.example.com", "/v1/users", "GET", "https://partner.example.com", "", "", true},
+		{"admin.example.com", "/v1/users/1", "OPTIONS", "https://admin.example.com", "PATCH", "content-type,x-request-id", false},
+		{"api.example.com", "/v1/things", "OPTIONS", "https://app.example.com", "PUT", "content-type,x-trace-id", false},
+		{"api.example.com", "/public/feed", "GET", "https://app.example.com", "", "", true},
+		{"api.example.com", "/v1/things", "GET", "https://app.example.com", "", "", true}, // agrees
+	}
+	// classify runs every request through cfg in report mode and returns
+	// the log lines, in Envoy's format, and how many would break.
+	classify := func(s filter.Spec) ([]string, int) {
+		s.Mode = filter.ModeReport
+		cfg, err := filter.Compile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		breaks := 0
+		for _, q := range reqs {
+			var r filter.Request
+			for _, h := range [][2]string{{":method", q.method}, {":authority", q.host}, {":path", q.path}, {"origin", q.origin}} {
+				r.AddHeader(h[0], h[1])
+			}
+			if q.acrm != "" {
+				r.AddHeader("access-control-request-method", q.acrm)
+				r.AddHeader("access-control-request-headers", q.acrh)
+			}
+			if q.cookie {
+				r.AddHeader("cookie", "session=1")
+			}
+			d := cfg.Evaluate(&r)
+			// The upstream lets every origin in, with credentials, and
+			// allows what preflights ask for.
+			resp := [][2]string{{":status", "200"}, {"access-control-allow-origin", q.origin}, {"access-control-allow-credentials", "true"}}
+			if q.acrm != "" {
+				resp = append(resp, [2]string{"access-control-allow-methods", q.acrm}, [2]string{"access-control-allow-headers", q.acrh})
+			}
+			c := d.Compare(&r, resp)
+			if c.Class == filter.ClassWouldBreak {
+				breaks++
+			}
+			if l := c.LogLine(); l != "" {
+				lines = append(lines, "[2026-12-04 10:00:00.000][12][info][wasm] [source/extensions/common/wasm/context.cc:1192] wasm log cors_plugin cors-root corswasm-vm: "+l)
+			}
+		}
+		return lines, breaks
+	}
+	lines, breaks := classify(spec)
+	if breaks != 4 {
+		t.Fatalf("the engine finds %d would_break, want 4:\n%s", breaks, strings.Join(lines, "\n"))
+	}
+	data := []byte(strings.Join(lines, "\n") + "\n")
+	in, _, recs, err := readReportFile("engine.log", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Kind != kindEnvoyLog || in.WouldBreak != 4 {
+		t.Fatalf("read %+v", in)
+	}
+	r := buildReport([]reportInput{in}, nil, recs)
+	fix := suggestReportFix(spec, r.Breaks)
+	if !fix.Verified {
+		t.Fatalf("no verified change: %+v", fix)
+	}
+	after, breaks := classify(fix.Spec)
+	if breaks != 0 {
+		t.Errorf("with the change %q the engine still finds %d would_break:\n%s", fix.Changes, breaks, strings.Join(after, "\n"))
 	}
 }
