@@ -25,24 +25,40 @@ func init() {
 	abi.SetInternalErrorHook(func() { count(filter.CounterInternalError) })
 }
 
-// Metrics are defined once per VM, on the first successful configuration.
+// Metrics. The global counters are defined once per VM, on the first
+// successful configuration; the per-policy ones on each configuration, for
+// its policies. A name is defined once per VM (metricIDs remembers it), so
+// configuration updates do not make the host hold more and more IDs for the
+// same metrics. proxy_on_vm_start starts a VM's memory of them afresh.
 var (
 	counterIDs     [filter.NumCounters]uint32
 	counterDefined [filter.NumCounters]bool
+	metricIDs      map[string]uint32
 )
 
-// defineCounters defines the counters not yet defined.
+// defineMetric defines the counter name, unless this VM has already.
+func defineMetric(name string) (uint32, bool) {
+	if id, ok := metricIDs[name]; ok {
+		return id, true
+	}
+	id, err := abi.DefineCounter(name)
+	if err != nil {
+		abi.Log(abi.LogError, "cors: defining metric "+name+": "+err.Error())
+		return 0, false
+	}
+	if metricIDs == nil {
+		metricIDs = make(map[string]uint32)
+	}
+	metricIDs[name] = id
+	return id, true
+}
+
+// defineCounters defines the global counters not yet defined.
 func defineCounters() {
 	for c := filter.Counter(0); c < filter.NumCounters; c++ {
-		if counterDefined[c] {
-			continue
+		if !counterDefined[c] {
+			counterIDs[c], counterDefined[c] = defineMetric(c.Name())
 		}
-		id, err := abi.DefineCounter(c.Name())
-		if err != nil {
-			abi.Log(abi.LogError, "cors: defining metric "+c.Name()+": "+err.Error())
-			continue
-		}
-		counterIDs[c], counterDefined[c] = id, true
 	}
 }
 
@@ -53,9 +69,34 @@ func count(c filter.Counter) {
 	}
 }
 
+// policyMetrics are one policy's counters: an ID and whether it is defined.
+type policyMetrics struct {
+	ids     [filter.NumPolicyCounters]uint32
+	defined [filter.NumPolicyCounters]bool
+}
+
+// definePolicyCounters defines the per-policy counters of cfg: all of them
+// in report mode, those but report.* in enforce mode.
+func definePolicyCounters(cfg *filter.Config, dst []policyMetrics) []policyMetrics {
+	n := filter.NumPolicyCountersEnforce
+	if cfg.Mode() == filter.ModeReport {
+		n = filter.NumPolicyCounters
+	}
+	for i := 0; i < cfg.NumPolicies(); i++ {
+		var m policyMetrics
+		for pc := filter.PolicyCounter(0); pc < n; pc++ {
+			m.ids[pc], m.defined[pc] = defineMetric(cfg.PolicyCounterName(i, pc))
+		}
+		dst = append(dst, m)
+	}
+	return dst
+}
+
 // root is a root context: it holds the compiled configuration.
 type root struct {
 	cfg *filter.Config
+	// policies holds the per-policy counters of cfg's policies, by index.
+	policies []policyMetrics
 	// noOrigin is cfg's decision for a request without Origin when no
 	// header decides which policy applies (!cfg.NeedsHeadersWithoutOrigin).
 	noOrigin filter.Decision
@@ -80,8 +121,12 @@ const maxFreeStreams = 256
 
 func newRoot(uint32) abi.Root { return &root{} }
 
-// OnVMStart implements abi.Root.
-func (r *root) OnVMStart(int) bool { return true }
+// OnVMStart implements abi.Root. A new VM has no metrics defined.
+func (r *root) OnVMStart(int) bool {
+	counterDefined = [filter.NumCounters]bool{}
+	clear(metricIDs)
+	return true
+}
 
 // OnConfigure implements abi.Root: it compiles the configuration, or refuses
 // it with one error line.
@@ -98,6 +143,7 @@ func (r *root) OnConfigure(data []byte) bool {
 		abi.Log(abi.LogInfo, s)
 	}
 	defineCounters()
+	r.policies = definePolicyCounters(cfg, nil)
 	r.cfg = cfg
 	r.noOrigin = cfg.Evaluate(&filter.Request{})
 	r.noOriginSilent = len(r.noOrigin.Counters(nil)) == 0 && r.noOrigin.LogLine() == ""
@@ -125,6 +171,9 @@ type stream struct {
 
 	// pending says the response phase has work to do (d.NeedsResponse).
 	pending bool
+	// compare says the response phase compares the upstream's answer with
+	// the policy's (d.NeedsComparison: report mode).
+	compare bool
 	// reported says the decision's counters and log line were sent.
 	reported bool
 }
@@ -187,6 +236,7 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 		s.pending = true
 	} else {
 		s.report()
+		s.compare = s.d.NeedsComparison()
 	}
 	return types.ActionContinue
 }
@@ -194,6 +244,10 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 // OnResponseHeaders implements abi.Stream.
 func (s *stream) OnResponseHeaders(int, bool) types.Action {
 	if !s.pending {
+		if s.compare {
+			s.compare = false
+			s.compareResponse()
+		}
 		return types.ActionContinue
 	}
 	s.pending = false
@@ -251,6 +305,41 @@ func (s *stream) OnDelete() {
 	r.free = append(r.free, s)
 }
 
+// compareResponse compares, in report mode, the upstream's answer with the
+// policy's, counts the class (globally and for the policy) and logs a
+// would_break at info level, a would_open at debug level.
+func (s *stream) compareResponse() {
+	hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapResponseHeaders)
+	s.root.headers = hdrs[:0]
+	if err != nil {
+		internalError("reading response headers", err)
+		return
+	}
+	c := s.d.Compare(&s.req, hdrs)
+	if gc, ok := c.Class.Counter(); ok {
+		count(gc)
+	}
+	if pc, ok := c.Class.PolicyCounter(); ok {
+		s.root.countPolicy(s.d.PolicyIndex(), pc)
+	}
+	line := c.AppendLogLine(s.root.line[:0])
+	s.root.line = line[:0]
+	clear(hdrs)
+	switch c.Class {
+	case filter.ClassWouldBreak:
+		abi.LogBytes(abi.LogInfo, line)
+	case filter.ClassWouldOpen:
+		abi.LogBytes(abi.LogDebug, line)
+	}
+}
+
+// countPolicy increments counter pc of the i-th policy, if it is defined.
+func (r *root) countPolicy(i int, pc filter.PolicyCounter) {
+	if i >= 0 && i < len(r.policies) && r.policies[i].defined[pc] {
+		abi.IncrementCounter(r.policies[i].ids[pc], 1)
+	}
+}
+
 // report increments the decision's counters and logs its line, once.
 func (s *stream) report() {
 	if s.reported {
@@ -261,6 +350,9 @@ func (s *stream) report() {
 	s.root.counters = cs[:0]
 	for _, c := range cs {
 		count(c)
+	}
+	if pc, ok := s.d.PolicyCounter(); ok {
+		s.root.countPolicy(s.d.PolicyIndex(), pc)
 	}
 	line := s.d.AppendLogLine(s.root.line[:0])
 	s.root.line = line[:0]

@@ -196,6 +196,11 @@ var (
 	// of them a wildcard, four methods, two headers, credentials).
 	// testdata/bench.json.
 	BenchPolicy = strings.TrimSuffix(bench, "\n")
+	// ReportPolicy is a report-mode policy: https://app.example.com (GET
+	// and PUT, content-type, x-request-id exposed, no credentials) by
+	// default, and a policy named admin on /admin/
+	// (https://admin.example.com, GET, credentials). testdata/report.json.
+	ReportPolicy = strings.TrimSuffix(report, "\n")
 )
 
 var (
@@ -205,6 +210,8 @@ var (
 	simple string
 	//go:embed testdata/bench.json
 	bench string
+	//go:embed testdata/report.json
+	report string
 )
 
 // LargePolicy is the engine benchmarks' large policy: the origins and

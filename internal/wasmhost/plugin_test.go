@@ -134,7 +134,9 @@ func TestHostCallCounts(t *testing.T) {
 		{"no origin, upstream vary", noOrigin, upstream, limits{1, 1, 2}, true},
 		{"allowed preflight", preflight, nil, limits{6, 6, 6}, false},
 		{"allowed actual", actual, upstream, limits{2, 4, 6}, false},
-		{"disallowed actual", request("GET", "origin", "https://evil.example"), upstream404, limits{2, 4, 6}, false},
+		// A request with Origin counts twice: the global counter and its
+		// policy's (cors.policy.<name>.*), one proxy_increment_metric each.
+		{"disallowed actual", request("GET", "origin", "https://evil.example"), upstream404, limits{2, 5, 7}, false},
 	}
 	type counted struct{ req, resp int }
 	simple := map[string]counted{}
