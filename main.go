@@ -110,6 +110,10 @@ type root struct {
 	out      [][2]string
 	counters []filter.Counter
 	line     []byte
+	// compareLine is the report comparison's log line: a buffer of its own,
+	// as a host that keeps a view of a logged line (the SDK's emulator)
+	// would otherwise see the denial line logged before it overwritten.
+	compareLine []byte
 
 	// free holds deleted streams for reuse: with the ABI layer's arenas,
 	// a warm request allocates nothing and the VM's memory stays flat.
@@ -322,8 +326,8 @@ func (s *stream) compareResponse() {
 	if pc, ok := c.Class.PolicyCounter(); ok {
 		s.root.countPolicy(s.d.PolicyIndex(), pc)
 	}
-	line := c.AppendLogLine(s.root.line[:0])
-	s.root.line = line[:0]
+	line := c.AppendLogLine(s.root.compareLine[:0])
+	s.root.compareLine = line[:0]
 	clear(hdrs)
 	switch c.Class {
 	case filter.ClassWouldBreak:

@@ -252,19 +252,19 @@ func functionalScenarios() []scenario {
 			config:   "report.json",
 			x:        exchange{Request: preflight(evil, "PUT", "content-type"), Response: upstream(corsUpstream)},
 			check:    all(forwarded(status(200, corsUpstream)), requestUntouched(preflight(evil, "PUT", "content-type"))),
-			counters: counts{preflightDenied: 1, wouldDeny: 1}},
+			counters: counts{preflightDenied: 1, wouldDeny: 1, reportAgree: 1}},
 		{name: "in report mode an allowed preflight goes upstream untouched",
 			config: "report.json",
 			x:      exchange{Request: pfPut, Response: upstream(plainUpstream)},
-			check:  forwarded(status(200, plainUpstream)), counters: counts{preflightAllowed: 1}},
+			check:  forwarded(status(200, plainUpstream)), counters: counts{preflightAllowed: 1, wouldOpen: 1}},
 		{name: "in report mode a denied actual request keeps the upstream's CORS headers and would be denied",
 			config: "report.json",
 			x:      exchange{Request: actual(evil), Response: upstream(corsUpstream)},
-			check:  forwarded(status(200, corsUpstream)), counters: counts{actualDenied: 1, wouldDeny: 1}},
+			check:  forwarded(status(200, corsUpstream)), counters: counts{actualDenied: 1, wouldDeny: 1, wouldBreak: 1}},
 		{name: "in report mode an allowed actual request gets no CORS headers added",
 			config: "report.json",
 			x:      exchange{Request: actual(app), Response: upstream(plainUpstream)},
-			check:  forwarded(status(200, plainUpstream)), counters: counts{actualAllowed: 1}},
+			check:  forwarded(status(200, plainUpstream)), counters: counts{actualAllowed: 1, wouldOpen: 1}},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -390,16 +391,39 @@ const (
 	originInvalid    = "cors.origin.invalid"
 	wouldDeny        = "cors.report.would_deny"
 	internalError    = "cors.internal_error"
+	reportAgree      = "cors.report.agree"
+	wouldBreak       = "cors.report.would_break"
+	wouldOpen        = "cors.report.would_open"
 )
 
-// allCounters are the counters the plugin defines.
-var allCounters = []string{preflightAllowed, preflightDenied, actualAllowed, actualDenied, originInvalid, wouldDeny, internalError}
+// allCounters are the global counters the plugin defines.
+var allCounters = []string{preflightAllowed, preflightDenied, actualAllowed, actualDenied, originInvalid, wouldDeny, internalError,
+	reportAgree, wouldBreak, wouldOpen}
 
 // counterProblems compares the counters got with want: each of allCounters
 // must be defined and hold want's value (0 when want does not name it), and
-// no other counter may be non-zero.
+// no other counter may be non-zero, except the per-policy counters
+// (cors.policy.<segment>.<rest>) that want does not name: those must add
+// up, over the policies, to the global counter cors.<rest>.
 func counterProblems(got map[string]int64, want counts) []string {
 	var ps []string
+	got = maps.Clone(got)
+	perPolicy := map[string]int64{}
+	for name, v := range got {
+		if rest, ok := strings.CutPrefix(name, "cors.policy."); ok {
+			if _, suffix, ok := strings.Cut(rest, "."); ok {
+				perPolicy["cors."+suffix] += v
+				if _, named := want[name]; !named {
+					delete(got, name)
+				}
+			}
+		}
+	}
+	for global, v := range perPolicy {
+		if got[global] != v {
+			ps = append(ps, fmt.Sprintf("per-policy counters *.%s = %d in all, but %s = %d", strings.TrimPrefix(global, "cors."), v, global, got[global]))
+		}
+	}
 	for _, name := range allCounters {
 		v, ok := got[name]
 		switch {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/corswasm/corswasm/filter"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
@@ -52,10 +53,12 @@ func (l *logRouter) route(t testing.TB) {
 // plugin is one emulator (one Envoy "plugin": a root context with its
 // configuration) in front of the shared module.
 type plugin struct {
-	t     *testing.T
-	host  proxytest.HostEmulator
-	vm    *moduleVM
-	close func() // releases the emulator; runs at the end of the test at the latest
+	t      *testing.T
+	host   proxytest.HostEmulator
+	vm     *moduleVM
+	close  func() // releases the emulator; runs at the end of the test at the latest
+	config string
+	shared bool // the shared module instance
 }
 
 type setup struct {
@@ -122,7 +125,7 @@ func newPlugin(t *testing.T, config string, opts ...option) *plugin {
 		opt = opt.WithProperty(strings.Split(path, "\x00"), value)
 	}
 	emulatorLog.route(t)
-	p := &plugin{t: t, vm: vm}
+	p := &plugin{t: t, vm: vm, config: config, shared: !s.ownModule}
 	var reset func()
 	p.guard("proxy_on_context_create for the plugin context", func() {
 		p.host, reset = proxytest.NewHostEmulator(opt)
@@ -141,6 +144,9 @@ func newPlugin(t *testing.T, config string, opts ...option) *plugin {
 		for _, name := range counterNames {
 			proxywasm.DefineCounterMetric(name)
 		}
+		for _, name := range shared.policyMetrics {
+			proxywasm.DefineCounterMetric(name)
+		}
 	}
 	if s.attach == nil {
 		var ok types.OnVMStartStatus
@@ -157,7 +163,32 @@ func (p *plugin) configure() types.OnPluginStartStatus {
 	p.t.Helper()
 	var status types.OnPluginStartStatus
 	p.guard("proxy_on_configure", func() { status = p.host.StartPlugin() })
+	if status == types.OnPluginStartStatusOK && p.shared {
+		p.vm.shared.notePolicyMetrics(p.config)
+	}
 	return status
+}
+
+// notePolicyMetrics records the per-policy counters the module defined for
+// config that it had not defined before, in the order it defines them
+// (main.go, definePolicyCounters): later emulators define them first (see
+// sharedModule).
+func (m *sharedModule) notePolicyMetrics(config string) {
+	cfg, err := filter.Parse([]byte(config))
+	if err != nil {
+		return
+	}
+	n := filter.NumPolicyCountersEnforce
+	if cfg.Mode() == filter.ModeReport {
+		n = filter.NumPolicyCounters
+	}
+	for i := 0; i < cfg.NumPolicies(); i++ {
+		for pc := filter.PolicyCounter(0); pc < n; pc++ {
+			if name := cfg.PolicyCounterName(i, pc); !slices.Contains(m.policyMetrics, name) {
+				m.policyMetrics = append(m.policyMetrics, name)
+			}
+		}
+	}
 }
 
 // startPlugin starts a plugin that must accept its configuration without an
@@ -603,6 +634,9 @@ var counterNames = []string{
 	"cors.origin.invalid",
 	"cors.report.would_deny",
 	"cors.internal_error",
+	"cors.report.agree",
+	"cors.report.would_break",
+	"cors.report.would_open",
 }
 
 // counts maps counter names to expected values; absent names are expected at 0.

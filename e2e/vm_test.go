@@ -24,15 +24,17 @@ import (
 // one process-wide counter in proxytest and never repeat).
 //
 // Metrics need care. Envoy keeps a VM's metric definitions for the VM's
-// lifetime, and the plugin defines its counters once per VM; a new emulator
-// starts with none, so a counter the module defined in an earlier emulator
-// would be unknown in this one. Every emulator of the shared module therefore
-// defines the plugin's counters first, always in the order of counterNames:
-// the emulator numbers metrics in order of definition and returns the
-// existing ID when the module defines a name again, so the IDs the module
-// holds stay right in every emulator. (This assumes the plugin defines no
-// other metrics. Tests of the module's own definitions use a module instance
-// of their own: see withOwnModule.)
+// lifetime, and the plugin defines each metric name once per VM; a new
+// emulator starts with none, so a counter the module defined in an earlier
+// emulator would be unknown in this one. Every emulator of the shared module
+// therefore defines the plugin's counters first, always in the order of
+// counterNames, then the per-policy counters the module has defined so far,
+// in the order it defined them (policyMetrics): the emulator numbers metrics
+// in order of definition and returns the existing ID when the module defines
+// a name again, so the IDs the module holds stay right in every emulator.
+// (The emulator calls proxy_on_vm_start with no plugin context, so the
+// module cannot tell a new emulator from the old one. Tests of the module's
+// own definitions use a module instance of their own: see withOwnModule.)
 //
 // A trap or a Go panic inside the module leaves its runtime in an unknown
 // state; the harness then drops the instance and the next test compiles a new
@@ -41,6 +43,9 @@ type sharedModule struct {
 	vm         proxytest.WasmVMContext
 	nextRootID uint32
 	broken     bool
+	// policyMetrics are the per-policy counters the module has defined,
+	// in order.
+	policyMetrics []string
 }
 
 // Module-side plugin context IDs start far above the HTTP context IDs that
