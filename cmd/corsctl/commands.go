@@ -441,9 +441,9 @@ Each FILE is read as what it holds (the kind found is printed):
   - Envoy /stats text, or "pilot-agent request GET stats" output, from one
     or more proxies (counters are summed): wasmcustom.cors.report.* and
     wasmcustom.cors.policy.<name>.report.*;
-  - Prometheus text: envoy_wasmcustom_cors_policy_<name>_report_would_break,
-    or envoy_wasmcustom_cors_policy_report_would_break{cors_policy="<name>"}
-    with the stats tag;
+  - Prometheus text: cors_policy_<name>_report_would_break, or
+    cors_policy_report_would_break{cors_policy="<name>"} with the stats tag
+    (an envoy_wasmcustom_ prefix is accepted too);
   - proxy logs (Envoy's or istio-proxy's format) with the plugin's
     "cors: report would_break ..." lines (info level) and would_open lines
     (debug level).

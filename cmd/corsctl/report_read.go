@@ -149,6 +149,17 @@ func splitLines(data []byte) []string {
 // puts them in a line.
 const reportMarker = "cors: report "
 
+// reportAt returns where the report line in l starts, or -1. The marker
+// must be followed by a class: the plugin's older report-mode denial line,
+// "cors: report mode, would deny ...", is not a comparison and is skipped.
+func reportAt(l string) int {
+	i := strings.Index(l, reportMarker+"would_")
+	if i < 0 {
+		return -1
+	}
+	return i
+}
+
 var (
 	// timestamp finds the date and time every proxy log line carries:
 	// Envoy's "[2026-12-04 10:00:00.000]", Istio's "2026-12-04T10:00:00.000000Z".
@@ -168,7 +179,7 @@ var (
 func detectKind(lines []string) (kind string, bad int) {
 	first := -1
 	for i, l := range lines {
-		if strings.Contains(l, reportMarker) {
+		if reportAt(l) >= 0 {
 			return kindProxyLog, 0
 		}
 		if first < 0 && strings.TrimSpace(l) != "" {
@@ -201,7 +212,7 @@ func detectKind(lines []string) (kind string, bad int) {
 // lineFormat says whether a log line is in Envoy's format ("[date time]
 // [thread][level][logger] ...") or Istio's ("dateTtimeZ<TAB>level<TAB>...").
 func lineFormat(l string) string {
-	switch i := strings.Index(l, reportMarker); {
+	switch i := reportAt(l); {
 	case i < 0:
 		return ""
 	case strings.Contains(l[:i], "]["):
@@ -218,13 +229,16 @@ var (
 	statGlobal = regexp.MustCompile(`^(?:wasmcustom\.)?cors\.report\.(agree|would_break|would_open)$`)
 	// statPolicy is cors.policy.<segment>.report.<class>.
 	statPolicy = regexp.MustCompile(`^(?:wasmcustom\.)?cors\.policy\.([a-z0-9_-]+)\.report\.(agree|would_break|would_open)$`)
-	// promGlobal is the same as Prometheus names it: dots become
-	// underscores, "envoy_" goes first; "_total" as OpenMetrics adds it.
-	promGlobal = regexp.MustCompile(`^(?:envoy_)?wasmcustom_cors_report_(agree|would_break|would_open)(?:_total)?$`)
+	// promGlobal is the same as Prometheus names it. Envoy's
+	// /stats/prometheus strips its "wasmcustom" stat namespace and adds no
+	// "envoy_" (cors_report_would_break); the longer forms are accepted
+	// for scrapers that keep them. Dots become underscores; "_total" as
+	// OpenMetrics adds it.
+	promGlobal = regexp.MustCompile(`^(?:envoy_)?(?:wasmcustom_)?cors_report_(agree|would_break|would_open)(?:_total)?$`)
 	// promPolicy is a per-policy counter whose segment a stats tag
 	// (cors_policy) took out of the name; promPolicyUntagged keeps it in.
-	promPolicy         = regexp.MustCompile(`^(?:envoy_)?wasmcustom_cors_policy_report_(agree|would_break|would_open)(?:_total)?$`)
-	promPolicyUntagged = regexp.MustCompile(`^(?:envoy_)?wasmcustom_cors_policy_([a-z0-9_]+)_report_(agree|would_break|would_open)(?:_total)?$`)
+	promPolicy         = regexp.MustCompile(`^(?:envoy_)?(?:wasmcustom_)?cors_policy_report_(agree|would_break|would_open)(?:_total)?$`)
+	promPolicyUntagged = regexp.MustCompile(`^(?:envoy_)?(?:wasmcustom_)?cors_policy_([a-z0-9_]+)_report_(agree|would_break|would_open)(?:_total)?$`)
 	// segmentIndex is the metric segment of an unnamed policy.
 	segmentIndex = regexp.MustCompile(`^policies_(\d+)$`)
 )
@@ -335,7 +349,7 @@ func displayOfSegment(seg string) string {
 func readLog(file string, lines []string) ([]reportLine, error) {
 	var out []reportLine
 	for i, l := range lines {
-		at := strings.Index(l, reportMarker)
+		at := reportAt(l)
 		if at < 0 {
 			continue
 		}

@@ -142,12 +142,16 @@ envoy_wasmcustom_cors_policy_policies_3_report_agree 5
 envoy_wasmcustom_cors_policy_report_would_open{cors_policy="policies_0",pod="a"} 1e+00
 envoy_wasmcustom_cors_report_agree_total 7
 envoy_wasmcustom_cors_report_would_deny{} 9
+cors_policy_report_would_break{cors_policy="admin"} 4
+cors_policy_api_report_agree 6
+cors_report_would_open 2
 `
 	in, samples, _, err := readReportFile("p", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []sample{{"my-api", "would_break", 2}, {"policies[3]", "agree", 5}, {"policies[0]", "would_open", 1}, {"", "agree", 7}}
+	want := []sample{{"my-api", "would_break", 2}, {"policies[3]", "agree", 5}, {"policies[0]", "would_open", 1}, {"", "agree", 7},
+		{"admin", "would_break", 4}, {"api", "agree", 6}, {"", "would_open", 2}}
 	if in.Kind != kindPrometheus || !reflect.DeepEqual(samples, want) {
 		t.Errorf("read %s %v, want prometheus %v", in.Kind, samples, want)
 	}
