@@ -43,7 +43,9 @@ var istioManifests = []struct {
 	path      string
 	kind      string
 	name      string
-	selector  map[string]string // nil: the whole mesh
+	selector  map[string]string // nil: the whole mesh, or the Gateway named by gateway
+	gateway   string            // the Gateway attached through targetRefs ("": none)
+	namespace string            // "": istio-system, the root namespace
 	mode      string            // the policy's mode
 	serverOff bool              // match mode SERVER (sidecar inbound only)
 }{
@@ -53,6 +55,12 @@ var istioManifests = []struct {
 	{path: "trafficextension-ingressgateway.yaml", kind: "TrafficExtension", name: "cors-ingressgateway", selector: map[string]string{"istio": "ingressgateway"}, mode: "enforce"},
 	{path: "rollout/1-report.yaml", kind: "WasmPlugin", name: "cors", mode: "report", serverOff: true},
 	{path: "rollout/2-enforce.yaml", kind: "WasmPlugin", name: "cors", mode: "enforce", serverOff: true},
+	// Attached to Gateway API Gateways (e2e/artifacts_ambient_test.go): an
+	// ambient waypoint, and an ingress Gateway.
+	{path: "ambient/wasmplugin-waypoint.yaml", kind: "WasmPlugin", name: "cors-waypoint", gateway: "waypoint", namespace: "default", mode: "enforce"},
+	{path: "ambient/trafficextension-waypoint.yaml", kind: "TrafficExtension", name: "cors-waypoint", gateway: "waypoint", namespace: "default", mode: "enforce"},
+	{path: "gateway-api/wasmplugin-gateway.yaml", kind: "WasmPlugin", name: "cors-gateway", gateway: "gateway", namespace: "istio-ingress", mode: "enforce"},
+	{path: "gateway-api/trafficextension-gateway.yaml", kind: "TrafficExtension", name: "cors-gateway", gateway: "gateway", namespace: "istio-ingress", mode: "enforce"},
 }
 
 // k8sObject is a Kubernetes object as the manifests write it; decoding is
@@ -131,14 +139,9 @@ func TestIstioManifestsFollowTheIstioAPI(t *testing.T) {
 			if m.obj.APIVersion != "extensions.istio.io/v1alpha1" || m.obj.Kind != want.kind {
 				t.Errorf("%s %s, want extensions.istio.io/v1alpha1 %s", m.obj.APIVersion, m.obj.Kind, want.kind)
 			}
-			// The root namespace: without a selector the resource applies to
-			// the whole mesh; with one, to matching workloads in every namespace.
-			if m.obj.Metadata.Name != want.name || m.obj.Metadata.Namespace != "istio-system" {
-				t.Errorf("metadata %s/%s, want istio-system/%s", m.obj.Metadata.Namespace, m.obj.Metadata.Name, want.name)
-			}
-			if !reflect.DeepEqual(s.selector, want.selector) || s.targetRefs != 0 {
-				t.Errorf("selector %v (targetRefs %d), want %v", s.selector, s.targetRefs, want.selector)
-			}
+			// Where it applies: the root namespace with a selector or none, or
+			// the namespace of the Gateway its targetRefs name.
+			checkIstioAttachment(t, m, want.name, want.namespace, want.selector, want.gateway)
 			wantModes := []typev1beta1.WorkloadMode(nil)
 			if want.serverOff {
 				wantModes = []typev1beta1.WorkloadMode{typev1beta1.WorkloadMode_SERVER}
@@ -185,6 +188,8 @@ func TestTrafficExtensionsMirrorWasmPlugins(t *testing.T) {
 	for _, pair := range [][2]string{
 		{"trafficextension-mesh.yaml", "wasmplugin-mesh.yaml"},
 		{"trafficextension-ingressgateway.yaml", "wasmplugin-ingressgateway.yaml"},
+		{"ambient/trafficextension-waypoint.yaml", "ambient/wasmplugin-waypoint.yaml"},
+		{"gateway-api/trafficextension-gateway.yaml", "gateway-api/wasmplugin-gateway.yaml"},
 	} {
 		te := loadIstioManifest(t, pair[0])
 		wp := loadIstioManifest(t, pair[1])
