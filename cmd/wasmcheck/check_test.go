@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,20 +203,39 @@ func TestRun(t *testing.T) {
 	os.WriteFile(ok, good().encode(), 0o644)
 	os.WriteFile(bad, good().withExport("_start", words(0)).encode(), 0o644)
 
+	// Quiet: one line, the size, OK and the Envoy range.
 	var out, errOut bytes.Buffer
-	if rc := run(ok, &out, &errOut); rc != 0 {
+	if rc := run(ok, false, &out, &errOut); rc != 0 {
 		t.Fatalf("run(ok) = %d: %s", rc, errOut.String())
+	}
+	want := fmt.Sprintf("wasmcheck: %s OK, %d bytes (0.00 MiB), runs on Envoy 1.28 and newer (-v lists imports and exports)\n", ok, len(good().encode()))
+	if out.String() != want || errOut.Len() != 0 {
+		t.Errorf("run(ok) printed\n%s(stderr %q); want one line:\n%s", out.String(), errOut.String(), want)
+	}
+
+	// Verbose: the full report.
+	out.Reset()
+	if rc := run(ok, true, &out, &errOut); rc != 0 {
+		t.Fatalf("run(ok, verbose) = %d: %s", rc, errOut.String())
 	}
 	for _, want := range []string{"ABI marker: proxy_abi_version_0_2_1", "imports (11):", "env.proxy_log", "Envoy 1.33-1.38: loads", "supported: Envoy 1.28 and newer", "OK"} {
 		if !strings.Contains(out.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, out.String())
+			t.Errorf("verbose report lacks %q:\n%s", want, out.String())
 		}
 	}
-	out.Reset()
-	if rc := run(bad, &out, &errOut); rc != 1 || !strings.Contains(errOut.String(), "unwanted export _start") {
-		t.Fatalf("run(bad) = %d: %s", rc, errOut.String())
+
+	// A failure prints the report and the problems, verbose or not.
+	for _, verbose := range []bool{false, true} {
+		out.Reset()
+		errOut.Reset()
+		if rc := run(bad, verbose, &out, &errOut); rc != 1 || !strings.Contains(errOut.String(), "unwanted export _start") {
+			t.Fatalf("run(bad, %v) = %d: %s", verbose, rc, errOut.String())
+		}
+		if !strings.Contains(out.String(), "imports (11):") || strings.Contains(out.String(), "OK") {
+			t.Errorf("run(bad, %v) printed %q; want the full report, without OK", verbose, out.String())
+		}
 	}
-	if rc := run(filepath.Join(dir, "missing.wasm"), &out, &errOut); rc != 1 {
+	if rc := run(filepath.Join(dir, "missing.wasm"), false, &out, &errOut); rc != 1 {
 		t.Fatalf("run(missing) = %d", rc)
 	}
 }

@@ -13,11 +13,12 @@
 // and the WASI functions a module of this project may use: in particular it
 // fails a module that still imports wasi_snapshot_preview1.sched_yield or
 // poll_oneoff, which the post-link step (cmd/wasishim) defines inside it.
-// The report ends with the range of Envoy releases the module runs on, from
-// its imports.
+// The range of Envoy releases comes from its imports. A module that fails
+// gets the full report, then its problems, whatever -v says.
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,16 +26,24 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: wasmcheck plugin.wasm")
+	fl := flag.NewFlagSet("wasmcheck", flag.ExitOnError)
+	verbose := fl.Bool("v", false, "print the full report: ABI marker, imports, exports and why each Envoy band can or cannot load the module")
+	fl.Usage = func() {
+		fmt.Fprintln(fl.Output(), "usage: wasmcheck [-v] plugin.wasm")
+		fl.PrintDefaults()
+	}
+	fl.Parse(os.Args[1:])
+	if fl.NArg() != 1 {
+		fl.Usage()
 		os.Exit(2)
 	}
-	os.Exit(run(os.Args[1], os.Stdout, os.Stderr))
+	os.Exit(run(fl.Arg(0), *verbose, os.Stdout, os.Stderr))
 }
 
-// run checks the module at path, writes the report to stdout and problems to
-// stderr, and returns the exit status.
-func run(path string, stdout, stderr io.Writer) int {
+// run checks the module at path and returns the exit status. A module that
+// passes gets one summary line on stdout, or the full report with verbose;
+// one that fails gets the full report on stdout and its problems on stderr.
+func run(path string, verbose bool, stdout, stderr io.Writer) int {
 	bin, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "wasmcheck:", err)
@@ -45,7 +54,9 @@ func run(path string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wasmcheck: %s is not a WebAssembly module: %v\n", path, err)
 		return 1
 	}
-	writeReport(stdout, path, r)
+	if verbose || !r.OK() {
+		writeReport(stdout, path, r)
+	}
 	if !r.OK() {
 		fmt.Fprintf(stderr, "wasmcheck: %s FAILED:\n", path)
 		for _, p := range r.Problems {
@@ -53,8 +64,25 @@ func run(path string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	fmt.Fprintf(stdout, "wasmcheck: %s OK\n", path)
+	if verbose {
+		fmt.Fprintf(stdout, "wasmcheck: %s OK\n", path)
+		return 0
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(stdout, "wasmcheck: note:", n)
+	}
+	fmt.Fprintf(stdout, "wasmcheck: %s OK, %d bytes (%.2f MiB), runs on %s (-v lists imports and exports)\n",
+		path, r.Size, float64(r.Size)/(1<<20), supportedRange(r))
 	return 0
+}
+
+// supportedRange is the range of Envoy releases the module runs on, as the
+// report states it.
+func supportedRange(r *Report) string {
+	if r.Supported == "" {
+		return "no Envoy release"
+	}
+	return r.Supported
 }
 
 // writeReport prints the module's size, imports, exports and which Envoy
@@ -77,9 +105,5 @@ func writeReport(w io.Writer, path string, r *Report) {
 	for _, b := range r.Envoy {
 		fmt.Fprintf(w, "Envoy %s: %s\n", b.Versions, b.Why)
 	}
-	supported := r.Supported
-	if supported == "" {
-		supported = "no Envoy release"
-	}
-	fmt.Fprintln(w, "supported:", supported, "(verified down to Envoy 1.28 on proxy-wasm-cpp-host; older releases are not)")
+	fmt.Fprintln(w, "supported:", supportedRange(r), "(verified down to Envoy 1.28 on proxy-wasm-cpp-host; older releases are not)")
 }

@@ -39,9 +39,15 @@ type Decision struct {
 	// answer or a denial), "upstream", or "host" (the upstream could not
 	// be reached, or the plugin failed).
 	Answer string `json:"answer"`
-	// Allowed says whether the answer carries access-control-allow-origin,
-	// without which a browser lets no cross-origin page read it.
+	// Allowed says whether the request got through: for a request with
+	// Origin, whether the answer carries access-control-allow-origin,
+	// without which a browser lets no cross-origin page read it; a request
+	// without Origin is no CORS request, which the plugin passes: always
+	// true.
 	Allowed bool `json:"allowed"`
+	// Outcome is "allowed" or "denied" for a request with Origin (as
+	// Allowed says), "passed" for one without.
+	Outcome string `json:"outcome"`
 	// CORS holds the answer's access-control-* headers and vary, by name.
 	CORS map[string]string `json:"cors,omitempty"`
 	// Plugin holds the lines the plugin logged for the request, e.g.
@@ -83,6 +89,14 @@ func (d *Decision) finish(status int, resp wasmhost.Headers, logs []wasmhost.Log
 		}
 	}
 	_, d.Allowed = d.CORS["access-control-allow-origin"]
+	switch {
+	case d.Origin == "":
+		d.Allowed, d.Outcome = true, "passed"
+	case d.Allowed:
+		d.Outcome = "allowed"
+	default:
+		d.Outcome = "denied"
+	}
 	for _, l := range logs {
 		d.Plugin = append(d.Plugin, l.Message)
 	}
@@ -107,12 +121,13 @@ func (d *Decision) String() string {
 		b.WriteString(":")
 	}
 	fmt.Fprintf(&b, " %d by the %s", d.Status, d.Answer)
-	if d.Origin != "" {
-		if d.Allowed {
-			b.WriteString(", allowed")
-		} else {
-			b.WriteString(", no CORS headers")
-		}
+	switch {
+	case d.Origin == "":
+		b.WriteString(", passed (no Origin)")
+	case d.Allowed:
+		b.WriteString(", allowed")
+	default:
+		b.WriteString(", no CORS headers")
 	}
 	for _, p := range d.Plugin {
 		b.WriteString("; ")

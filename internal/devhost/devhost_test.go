@@ -327,3 +327,47 @@ func TestSourcesOfThisModule(t *testing.T) {
 		}
 	}
 }
+
+// TestNoOriginPasses checks that a request without Origin, which the plugin
+// lets through untouched, shows as passed in /_corsdev/decisions (not as
+// a denial), next to an allowed and a denied one. The upstream, like the
+// demo API, sends no CORS headers of its own.
+func TestNoOriginPasses(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	t.Cleanup(up.Close)
+	h, err := New(context.Background(), Options{Wasm: pluginWasm(t), Config: []byte(policy), Upstream: up.URL, Cache: testmodule.Cache()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { h.Close() })
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	url := srv.URL
+	do(t, "GET", url+"/plain", nil)
+	do(t, "GET", url+"/ok", nil, "Origin", "https://app.example.com")
+	do(t, "GET", url+"/no", nil, "Origin", "https://evil.example")
+	_, body := do(t, "GET", url+ReservedPrefix+"decisions", nil)
+	var got struct {
+		Decisions []map[string]any
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("decisions: %v\n%s", err, body)
+	}
+	want := []struct {
+		path, kind, outcome string
+		allowed             bool
+	}{
+		{"/plain", "no origin", "passed", true},
+		{"/ok", "actual", "allowed", true},
+		{"/no", "actual", "denied", false},
+	}
+	if len(got.Decisions) != len(want) {
+		t.Fatalf("decisions: %s", body)
+	}
+	for i, w := range want {
+		d := got.Decisions[i]
+		if d["path"] != w.path || d["kind"] != w.kind || d["outcome"] != w.outcome || d["allowed"] != w.allowed {
+			t.Errorf("decision %d: %v; want path %s, kind %q, outcome %q, allowed %v", i, d, w.path, w.kind, w.outcome, w.allowed)
+		}
+	}
+}
