@@ -5,18 +5,28 @@
 # The plugin: a WASI reactor built by the standard Go compiler; then the
 # post-link step that defines sched_yield and poll_oneoff inside it (so that
 # it loads and runs on Envoy 1.28 and newer); then the check against what
-# Envoy's proxy-wasm host requires.
+# Envoy's proxy-wasm host requires, which prints one line (its size, OK,
+# the Envoy releases it runs on); `go run ./cmd/wasmcheck -v plugin.wasm`
+# lists the imports and exports. Problems always print.
 build:
 	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -ldflags="-s -w" -trimpath -o plugin.wasm .
 	go run ./cmd/wasishim plugin.wasm
 	go run ./cmd/wasmcheck plugin.wasm
 
-# The demo on this machine: builds the plugin, then runs it in front of a
-# demo JSON API (127.0.0.1:8081) with a demo page on another origin
-# (http://localhost:8080); in Envoy when envoy is on PATH, else in the
-# embedded host. `go run ./cmd/corsdev -h` lists the flags.
+# The demo on this machine: builds the plugin, then runs it with config.json
+# in front of a demo JSON API (127.0.0.1:8081) with a demo page on another
+# origin (http://localhost:8080); in Envoy when envoy is on PATH, else in
+# the embedded host. `go run ./cmd/corsdev -h` lists the flags.
+# corsdev is built, not run with go run (which adds "exit status 1"), and
+# when it fails (a refused config.json) the recipe stops make with SIGINT
+# rather than an exit status, so that corsdev's error stays the last line:
+# GNU make prints "make: *** [...] Error 1" after any failing recipe, and no
+# flag (-s, .SILENT, -) removes that line without also losing the failure.
+# The sleep lets make's signal handler reap the shell (else it may report
+# "wait: No child processes"). The exit status is then 130.
 run: build
-	go run ./cmd/corsdev
+	@go build -o build/corsdev ./cmd/corsdev
+	@build/corsdev || { kill -INT $$PPID; sleep 0.1; }
 
 # The OCI image Istio pulls (oci://): plugin.wasm in an OCI image layout in
 # build/image, built offline; prints the digests to pin.

@@ -7,15 +7,17 @@
 //
 // It starts the demo JSON API (the upstream, 127.0.0.1:8081 as in
 // envoy.yaml), the demo page on another origin (port 8080) and, in front of
-// the API, the plugin: in Envoy (`envoy -c envoy.yaml`) when an envoy binary
-// is on PATH, else in the embedded host (package devhost), which runs
-// plugin.wasm in wazero for every request, with config.json, on port 10000.
-// It prints the URLs to open; Ctrl-C stops everything.
+// the API, the plugin with config.json: in Envoy when an envoy binary is on
+// PATH (with a temporary copy of envoy.yaml whose inline policy is
+// config.json), else in the embedded host (package devhost), which runs
+// plugin.wasm in wazero for every request, on port 10000. It prints the
+// URLs to open and what the policy does to the demo page's origins, from
+// the engine; the page says the same. Ctrl-C stops everything.
 //
 // plugin.wasm is built first when it is missing or older than the plugin's
 // sources. config.json is read at start: restart to pick up a change. A
 // configuration the plugin refuses stops corsdev with the plugin's error
-// line.
+// line, the last thing it prints.
 package main
 
 import (
@@ -35,10 +37,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/corswasm/corswasm/internal/wasmbuild"
-
+	"github.com/corswasm/corswasm/filter"
 	"github.com/corswasm/corswasm/internal/demo"
 	"github.com/corswasm/corswasm/internal/devhost"
+	"github.com/corswasm/corswasm/internal/wasmbuild"
 )
 
 func main() {
@@ -64,7 +66,7 @@ func parseFlags(args []string) (*options, error) {
 		fmt.Fprintf(fl.Output(), "usage: go run ./cmd/corsdev [flags]   (from the repository root; make run does it)\n\n")
 		fl.PrintDefaults()
 	}
-	fl.StringVar(&o.config, "config", "config.json", "the plugin configuration (embedded host; Envoy uses the policy in envoy.yaml)")
+	fl.StringVar(&o.config, "config", "config.json", "the plugin configuration, for the embedded host and for Envoy (rendered into a temporary copy of envoy.yaml)")
 	fl.StringVar(&o.wasm, "wasm", "plugin.wasm", "the module; built first when missing or stale, unless this flag is given")
 	fl.StringVar(&o.listen, "listen", "127.0.0.1:10000", "address of the embedded host (envoy.yaml's listener is port 10000)")
 	fl.StringVar(&o.upstream, "upstream", "127.0.0.1:8081", "address of the upstream (envoy.yaml's cluster), where the demo API listens")
@@ -99,12 +101,31 @@ func run(args []string, out io.Writer) error {
 
 	// Everything that can fail before serving does: the plugin and its
 	// configuration, then every port.
+	config, err := readConfig(o.config)
+	if err != nil {
+		return err
+	}
 	var host *devhost.Handler
+	envoyConfig := ""
 	if envoy == "" {
-		if host, err = startHost(ctx, o, out); err != nil {
+		if host, err = startHost(ctx, o, config, out); err != nil {
 			return err
 		}
 		defer host.Close()
+	} else {
+		// The plugin in Envoy would refuse it the same way, in Envoy's log.
+		if _, err := filter.Parse(config); err != nil {
+			return refusedError(o.config, []string{"cors: refusing configuration: " + err.Error()})
+		}
+		var remove func()
+		if envoyConfig, remove, err = writeEnvoyConfig("envoy.yaml", config, o.wasm); err != nil {
+			return err
+		}
+		defer remove()
+	}
+	policy, err := demo.ParsePolicy(o.config, config)
+	if err != nil {
+		return refusedError(o.config, []string{"cors: refusing configuration: " + err.Error()})
 	}
 	g := &group{errc: make(chan error, 4)}
 	defer g.shutdown()
@@ -123,16 +144,16 @@ func run(args []string, out io.Writer) error {
 		if err := g.serve(o.upstream, demo.Upstream(), "the demo API", "-upstream"); err != nil {
 			return err
 		}
-		if err := g.serve(o.page, demo.Page(apiURL), "the demo page", "-page"); err != nil {
+		if err := g.serve(o.page, demo.PolicyPage(apiURL, policy), "the demo page", "-page"); err != nil {
 			return err
 		}
 	}
 	if envoy != "" {
-		if err := g.envoy(ctx, envoy); err != nil {
+		if err := g.envoy(ctx, envoy, envoyConfig); err != nil {
 			return err
 		}
 	}
-	banner(out, o, envoy, apiURL)
+	banner(out, o, envoy, envoyConfig, apiURL, policy)
 
 	select {
 	case <-ctx.Done():
@@ -165,15 +186,27 @@ func ensurePlugin(ctx context.Context, o *options, out io.Writer) error {
 	return wasmbuild.Build(ctx, root, ".", wasm)
 }
 
-// startHost loads the configuration and the module into the embedded host.
-func startHost(ctx context.Context, o *options, out io.Writer) (*devhost.Handler, error) {
-	config, err := os.ReadFile(o.config)
+// readConfig reads the plugin configuration.
+func readConfig(path string) ([]byte, error) {
+	config, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no plugin configuration at %s: run from the repository root, or pass -config FILE", o.config)
+		return nil, fmt.Errorf("no plugin configuration at %s: run from the repository root, or pass -config FILE", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the plugin configuration: %w", err)
 	}
+	return config, nil
+}
+
+// refusedError is corsdev's error for a configuration the plugin refuses,
+// with the plugin's lines.
+func refusedError(path string, lines []string) error {
+	return fmt.Errorf("%s refused; the plugin says:\n  %s\nfix it and run again (go run ./cmd/corsctl check %s explains each problem)",
+		path, strings.Join(lines, "\n  "), path)
+}
+
+// startHost loads the configuration and the module into the embedded host.
+func startHost(ctx context.Context, o *options, config []byte, out io.Writer) (*devhost.Handler, error) {
 	wasm, err := os.ReadFile(o.wasm)
 	if err != nil {
 		return nil, fmt.Errorf("reading the module: %w (build it with make build)", err)
@@ -186,8 +219,7 @@ func startHost(ctx context.Context, o *options, out io.Writer) (*devhost.Handler
 	})
 	var refused *devhost.RefusedError
 	if errors.As(err, &refused) {
-		return nil, fmt.Errorf("%s refused; the plugin says:\n  %s\nfix it and run again (go run ./cmd/corsctl check %s explains each problem)",
-			o.config, strings.Join(refused.Lines, "\n  "), o.config)
+		return nil, refusedError(o.config, refused.Lines)
 	}
 	if err != nil {
 		return nil, err
@@ -212,25 +244,30 @@ func browserHost(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-func banner(out io.Writer, o *options, envoy, apiURL string) {
+func banner(out io.Writer, o *options, envoy, envoyConfig, apiURL string, policy *demo.Policy) {
 	fmt.Fprintln(out)
 	if envoy != "" {
-		fmt.Fprintf(out, "corsdev: Envoy (%s) runs plugin.wasm with the policy in envoy.yaml (-embedded uses %s instead)\n", envoy, o.config)
+		fmt.Fprintf(out, "corsdev: Envoy (%s) runs %s with %s, rendered into a copy of envoy.yaml (%s); -embedded uses the embedded host\n", envoy, o.wasm, o.config, envoyConfig)
 	} else {
-		fmt.Fprintf(out, "corsdev: the embedded host runs plugin.wasm with %s (restart to pick up a change)\n", o.config)
+		fmt.Fprintf(out, "corsdev: the embedded host runs %s with %s (restart to pick up a change)\n", o.wasm, o.config)
 	}
 	fmt.Fprintf(out, "  API through the plugin   %s  -> upstream http://%s\n", apiURL, o.upstream)
+	page := browserHost(o.page)
+	origins := demo.PageOrigins(page)
 	if o.demo {
-		page := browserHost(o.page)
 		fmt.Fprintf(out, "  demo page                http://%s/\n", page)
-		if h, port, err := net.SplitHostPort(page); err == nil && h == "localhost" {
-			fmt.Fprintf(out, "  same page, other origin  http://127.0.0.1:%s/   (not allowed by the example config.json)\n", port)
+		if len(origins) > 1 {
+			fmt.Fprintf(out, "  same page, other origin  %s/\n", origins[1])
 		}
 	}
 	if envoy == "" {
 		fmt.Fprintf(out, "  plugin decisions         %s%sdecisions\n", apiURL, devhost.ReservedPrefix)
 	}
-	fmt.Fprintf(out, "  try   curl -si -X OPTIONS %s/v1/things -H 'origin: http://localhost:8080' -H 'access-control-request-method: PUT'\n", apiURL)
+	fmt.Fprintf(out, "  try   curl -si -X OPTIONS %s/v1/things -H 'origin: %s' -H 'access-control-request-method: PUT'\n", apiURL, origins[0])
+	fmt.Fprintf(out, "What %s does to the demo page's origins (the engine's decisions):\n", o.config)
+	for _, l := range policy.Describe(apiURL, origins) {
+		fmt.Fprintf(out, "  %s\n", l)
+	}
 	fmt.Fprintf(out, "Ctrl-C stops everything.\n\n")
 }
 
@@ -275,12 +312,9 @@ func portFree(addr, what string) error {
 	return ln.Close()
 }
 
-// envoy starts `envoy -c envoy.yaml`, with its output on ours.
-func (g *group) envoy(ctx context.Context, path string) error {
-	if _, err := os.Stat("envoy.yaml"); err != nil {
-		return fmt.Errorf("envoy is on PATH but there is no envoy.yaml here: run from the repository root, or pass -embedded")
-	}
-	cmd := exec.Command(path, "-c", "envoy.yaml")
+// envoy starts `envoy -c config`, with its output on ours.
+func (g *group) envoy(ctx context.Context, path, config string) error {
+	cmd := exec.Command(path, "-c", config)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting envoy: %w", err)

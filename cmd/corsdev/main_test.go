@@ -7,9 +7,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/corswasm/corswasm/internal/demo"
 	"github.com/corswasm/corswasm/internal/testmodule"
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 )
@@ -36,7 +38,7 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	wasm := testmodule.WriteFile(t, testmodule.Release, dir, "plugin.wasm")
-	good := filepath.Join(root, "config.json")
+	good := filepath.Join(root, "cmd/corsdev/testdata/example.json")
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"allowOrigins": ["https://app.example.com/"], "maxAge": -1}`), 0o644)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -69,5 +71,97 @@ func TestStartErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRenderEnvoy checks the splice of a policy into envoy.yaml: the inline
+// policy is replaced, the module's filename too, and nothing else changes.
+func TestRenderEnvoy(t *testing.T) {
+	root, err := wasmbuild.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml, err := os.ReadFile(filepath.Join(root, "envoy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := "{\n  \"allowOrigins\": [\"http://127.0.0.1:8080\"],\n\n  \"maxAge\": 5\n}\n"
+	out, err := renderEnvoy(yaml, []byte(policy), "/tmp/my dir/plugin.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, got := strings.Split(string(yaml), "\n"), strings.Split(string(out), "\n")
+	start := slices.IndexFunc(in, func(l string) bool { return strings.TrimSpace(l) == "value: |" }) + 1
+	indent := in[start][:len(in[start])-len(strings.TrimLeft(in[start], " "))]
+	want := []string{indent + "{", indent + `  "allowOrigins": ["http://127.0.0.1:8080"],`, "", indent + `  "maxAge": 5`, indent + "}"}
+	if !slices.Equal(in[:start], got[:start]) || !slices.Equal(got[start:start+len(want)], want) {
+		t.Fatalf("rendered:\n%s", out)
+	}
+	end := start
+	for strings.HasPrefix(in[end], indent) {
+		end++
+	}
+	rest, gotRest := strings.Join(in[end:], "\n"), strings.Join(got[start+len(want):], "\n")
+	if strings.Replace(rest, "{filename: plugin.wasm}", `{filename: "/tmp/my dir/plugin.wasm"}`, 1) != gotRest {
+		t.Errorf("the rest of envoy.yaml changed:\n%s", gotRest)
+	}
+	if _, err := renderEnvoy([]byte("static_resources: {}\n"), []byte(policy), "plugin.wasm"); err == nil {
+		t.Error("renderEnvoy without an inline policy succeeded")
+	}
+}
+
+// TestBanner checks that the banner says what the policy loaded does to
+// the page's origins: config.json's as the engine decides it, and a custom
+// one's.
+func TestBanner(t *testing.T) {
+	root, err := wasmbuild.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := os.ReadFile(filepath.Join(root, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		config []byte
+		want   []string
+	}{
+		{"config.json", config, nil},
+		{"custom", []byte(`{"allowOrigins": ["http://127.0.0.1:8080"]}`), []string{
+			"  GET /v1/things: http://localhost:8080 is denied by policy default: origin not allowed; http://127.0.0.1:8080 is allowed by policy default.\n",
+		}},
+	} {
+		p, err := demo.ParsePolicy("config.json", tc.config)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if tc.want == nil {
+			// The statements for config.json come from the engine.
+			for _, origin := range []string{"http://localhost:8080", "http://127.0.0.1:8080"} {
+				v := p.Verdict("http://localhost:10000", origin, "/v1/things")
+				tc.want = append(tc.want, origin+" is "+v.Short())
+			}
+		}
+		var b strings.Builder
+		banner(&b, o, "", "", "http://localhost:10000", p)
+		for _, w := range append(tc.want, "What config.json does to the demo page's origins", "same page, other origin  http://127.0.0.1:8080/") {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s: the banner lacks %q:\n%s", tc.name, w, b.String())
+			}
+		}
+		if strings.Contains(b.String(), "example") {
+			t.Errorf("%s: the banner speaks of the example policy:\n%s", tc.name, b.String())
+		}
+	}
+	var b strings.Builder
+	p, _ := demo.ParsePolicy("config.json", config)
+	banner(&b, o, "/usr/bin/envoy", "/tmp/corsdev-envoy-1.yaml", "http://localhost:10000", p)
+	if want := "Envoy (/usr/bin/envoy) runs plugin.wasm with config.json, rendered into a copy of envoy.yaml (/tmp/corsdev-envoy-1.yaml)"; !strings.Contains(b.String(), want) {
+		t.Errorf("the Envoy banner lacks %q:\n%s", want, b.String())
 	}
 }

@@ -6,8 +6,10 @@
 //	go run ./cmd/demo                                  # API on 127.0.0.1:8081, page on 127.0.0.1:8080
 //	go run ./cmd/demo -upstream :8081 -page :8080 -api http://localhost:10000
 //
-// Open the page at http://localhost:8080/ (an origin the example config.json
-// allows) and at http://127.0.0.1:8080/ (one it does not).
+// Open the page at http://localhost:8080/ and at http://127.0.0.1:8080/: two
+// origins. The page says what the policy in -config (config.json by
+// default; -config "" for none) does to each, as the engine decides it: give
+// the policy the proxy in front of the API runs.
 package main
 
 import (
@@ -29,14 +31,25 @@ func main() {
 	upstream := flag.String("upstream", "127.0.0.1:8081", "address of the demo JSON API (the upstream); empty to not serve it")
 	page := flag.String("page", "127.0.0.1:8080", "address of the demo page; empty to not serve it")
 	api := flag.String("api", "http://localhost:10000", "URL at which the page calls the API: the proxy (Envoy, the dev host) in front of the upstream")
+	config := flag.String("config", "config.json", "the policy the proxy runs, which the page describes; empty to describe none")
 	flag.Parse()
-	if err := run(*upstream, *page, *api); err != nil {
+	if err := run(*upstream, *page, *api, *config); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(upstreamAddr, pageAddr, api string) error {
+func run(upstreamAddr, pageAddr, api, config string) error {
+	var policy *demo.Policy
+	if config != "" {
+		data, err := os.ReadFile(config)
+		if err != nil {
+			return fmt.Errorf("reading the policy to describe: %w (pass -config \"\" for none)", err)
+		}
+		if policy, err = demo.ParsePolicy(config, data); err != nil {
+			return fmt.Errorf("%s refused: %w", config, err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -59,7 +72,7 @@ func run(upstreamAddr, pageAddr, api string) error {
 		}
 	}
 	if pageAddr != "" {
-		if err := serve(pageAddr, demo.Page(api), "page calling "+api); err != nil {
+		if err := serve(pageAddr, demo.PolicyPage(api, policy), "page calling "+api); err != nil {
 			return err
 		}
 	}
