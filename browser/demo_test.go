@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corswasm/corswasm/internal/wasmbuild"
-
 	"github.com/chromedp/chromedp"
 	"github.com/corswasm/corswasm/internal/demo"
 	"github.com/corswasm/corswasm/internal/devhost"
@@ -28,15 +26,13 @@ type demoRow struct {
 }
 
 // TestDemoPage runs the demo of `make run` (the demo API behind the host
-// with the repository's config.json, and the demo page) and checks what the
-// page shows from an origin config.json allows and from one it does not.
+// with the example policy, and the demo page) and checks what the page shows
+// from an origin the policy allows and from one it does not. The policy is
+// testdata/policy.json, the repository's example config.json as written:
+// never config.json itself, which users edit.
 func TestDemoPage(t *testing.T) {
 	s := env(t)
-	root, err := wasmbuild.ModuleRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	config, err := os.ReadFile(filepath.Join(root, "config.json"))
+	config, err := os.ReadFile("testdata/policy.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +44,7 @@ func TestDemoPage(t *testing.T) {
 		Wasm: testmodule.Get(t, testmodule.Release), Config: config, Upstream: "http://127.0.0.1:" + upPort, Cache: testmodule.Cache(),
 	})
 	if err != nil {
-		t.Fatalf("config.json: %v", err)
+		t.Fatalf("testdata/policy.json: %v", err)
 	}
 	t.Cleanup(func() { host.Close() })
 	hostPort, err := serve(host)

@@ -37,12 +37,14 @@ const envoyRunTimeout = 2 * time.Minute
 // envoyRunPorts are the ports a run uses in place of envoy.yaml's.
 type envoyRunPorts struct{ listener, upstream, admin int }
 
-// envoyRunConfig is envoy.yaml with the module at wasmPath and the given
+// envoyRunConfig is envoy.yaml with the module at wasmPath, the example
+// policy (testdata/policy.json, whatever config.json says) and the given
 // ports (all on 127.0.0.1), as JSON for `envoy -c x.json`.
 func envoyRunConfig(t *testing.T, wasmPath string, p envoyRunPorts) []byte {
 	t.Helper()
 	b := loadBootstrap(t, envoyYAML)
 	setWasmFilename(t, b, wasmPath)
+	setWasmPolicy(t, b, fixedPolicy(t))
 	l := b.GetStaticResources().GetListeners()[0].GetAddress().GetSocketAddress()
 	l.Address, l.PortSpecifier = "127.0.0.1", portValue(p.listener)
 	for _, cl := range b.GetStaticResources().GetClusters() {

@@ -39,6 +39,7 @@ Usage:
                   [--url URL | --host H --path P] [--preflight] [--format text|curl|json]
   corsctl import [--strict] FILE...
   corsctl report [--config FILE] [--format text|json] FILE...
+  corsctl render [--config FILE] [--check] [FILE...]
   corsctl help [COMMAND]
 
 FILE is the plugin's JSON configuration (config.json), an Envoy
@@ -56,10 +57,13 @@ Examples:
 
 report reads the stats and logs of proxies running the plugin in report
 mode and says whether the policy is safe to enforce, or what to change.
+render writes the policy of config.json into every artifact of the
+repository that carries it (envoy.yaml, the deploy/ manifests).
 
 Exit status: 0 when all is well; 1 when check finds errors, explain's
-request is blocked, import cannot convert, or report finds requests that
-would break; 2 for bad usage or input that cannot be read.
+request is blocked, import cannot convert, report finds requests that
+would break, or render --check finds an artifact that differs; 2 for bad
+usage or input that cannot be read.
 `
 )
 
@@ -83,13 +87,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.importCmd(rest)
 	case "report":
 		return env.reportCmd(rest)
+	case "render":
+		return env.renderCmd(rest)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			if u, ok := commandUsage[rest[0]]; ok {
 				fmt.Fprint(stdout, u)
 				return exitOK
 			}
-			return env.usageError("unknown command %q; the commands are check, explain, import and report", rest[0])
+			return env.usageError("unknown command %q; the commands are check, explain, import, report and render", rest[0])
 		}
 		fmt.Fprint(stdout, commandsHelp)
 		return exitOK
@@ -97,8 +103,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if strings.HasPrefix(cmd, "-") {
 			return env.usageError("%s: flags go after the command, as in \"corsctl check --format json config.json\"", cmd)
 		}
-		msg := fmt.Sprintf("unknown command %q; the commands are check, explain, import and report", cmd)
-		if s := suggest.Closest(cmd, []string{"check", "explain", "import", "report", "help"}); s != "" {
+		msg := fmt.Sprintf("unknown command %q; the commands are check, explain, import, report and render", cmd)
+		if s := suggest.Closest(cmd, []string{"check", "explain", "import", "report", "render", "help"}); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return env.usageError("%s", msg)
@@ -149,6 +155,7 @@ var commandUsage = map[string]string{
 	"explain": explainUsage,
 	"import":  importUsage,
 	"report":  reportUsage,
+	"render":  renderUsage,
 }
 
 // newFlags makes a flag set that reports errors through parse.

@@ -24,6 +24,19 @@ var goldenCases = []struct {
 	exit  int
 }{
 	// check
+	// render: --check and the errors on the fixtures of testdata/render
+	{"render-check-differs", []string{"render", "--check", "--config", "testdata/render/policy.json",
+		"testdata/render/repo/envoy.yaml", "testdata/render/repo/deploy/istio/rollout-report.yaml"}, "", 1},
+	{"render-check-agrees", []string{"render", "--check", "--config", "testdata/render/policy.json",
+		"testdata/render/want/envoy.yaml", "testdata/render/want/deploy/envoy-gateway/policy.yaml"}, "", 0},
+	{"render-refused", []string{"render", "--config", "testdata/refused.json", "testdata/render/repo/envoy.yaml"}, "", 2},
+	{"render-no-artifact", []string{"render", "--check", "--config", "testdata/render/policy.json", "testdata/render/repo/deploy/misc/configmap.yml"}, "", 2},
+	{"render-nothing-here", []string{"render", "--check"}, "", 2},
+	{"render-wasmplugin", []string{"render", "--config", "testdata/render/policy.json", "--wasmplugin", "cors", "--namespace", "shop",
+		"--url", "oci://registry.example.com/corswasm:0.1.0"}, "", 0},
+	{"render-envoy-filter", []string{"render", "--config", "testdata/render/policy.json", "--envoy-filter"}, "", 0},
+	{"render-wasmplugin-without-url", []string{"render", "--wasmplugin", "cors"}, "", 2},
+	{"help-render", []string{"help", "render"}, "", 0},
 	{"check-repository", []string{"check", "../../config.json", "../../envoy.yaml"}, "", 0},
 	{"check-risky", []string{"check", "testdata/risky.json"}, "", 0},
 	{"check-refused", []string{"check", "testdata/refused.json"}, "", 1},
@@ -127,7 +140,33 @@ var goldenCases = []struct {
 	{"import-missing-file", []string{"import", "testdata/no-such-file.yaml"}, "", 2},
 }
 
+// goldenRepo is where the golden cases' ../../ paths lead: fixed copies
+// of the repository's files, never the files a user edits.
+const goldenRepo = "testdata/repo"
+
+// goldenWorkDir lays out a temporary repository, goldenRepo's files with
+// this package's testdata at cmd/corsctl/testdata, and returns its
+// cmd/corsctl: the golden cases run there, so that their arguments and
+// outputs are those of a run from cmd/corsctl.
+func goldenWorkDir(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS(goldenRepo)); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "cmd", "corsctl")
+	if err := os.CopyFS(filepath.Join(dir, "testdata"), os.DirFS("testdata")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func TestGolden(t *testing.T) {
+	here, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(goldenWorkDir(t))
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -137,7 +176,7 @@ func TestGolden(t *testing.T) {
 				got += "(standard input: " + strconv.Quote(tc.stdin) + ")\n"
 			}
 			got += "exit status " + strconv.Itoa(exit) + "\n--- stdout\n" + stdout.String() + "--- stderr\n" + stderr.String()
-			file := filepath.Join("testdata", "golden", tc.name+".txt")
+			file := filepath.Join(here, "testdata", "golden", tc.name+".txt")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 					t.Fatal(err)
@@ -192,7 +231,7 @@ func diff(want, got string) string {
 // TestSuggestedFixesWork applies each verified fix and checks that the
 // engine then allows the fetch, and that unfixable fetches say why.
 func TestSuggestedFixesWork(t *testing.T) {
-	config, err := filter.DecodeSpec(readFile(t, "../../config.json"))
+	config, err := filter.DecodeSpec(readFile(t, goldenRepo+"/config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +270,7 @@ func TestSuggestedFixesWork(t *testing.T) {
 // TestExplainUsesTheEnginesHeaders checks that explain shows exactly the
 // headers the engine computes for the plugin.
 func TestExplainUsesTheEnginesHeaders(t *testing.T) {
-	cfg, err := filter.Parse(readFile(t, "../../config.json"))
+	cfg, err := filter.Parse(readFile(t, goldenRepo+"/config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
