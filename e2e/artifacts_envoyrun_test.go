@@ -103,7 +103,7 @@ func TestEnvoyServesCORSWithEnvoyYAML(t *testing.T) {
 	}
 	if major, _ := strconv.Atoi(string(m[1])); major == 1 {
 		if minor, _ := strconv.Atoi(string(m[2])); minor < 33 {
-			t.Skipf("SKIPPED: %s is Envoy %s.%s.%s; envoy.yaml's failure_policy needs Envoy 1.33 or newer (README, supported versions)", envoy, m[1], m[2], m[3])
+			t.Skipf("SKIPPED: %s is Envoy %s.%s.%s; envoy.yaml's failure_policy needs Envoy 1.33 or newer (docs/compatibility.md)", envoy, m[1], m[2], m[3])
 		}
 	}
 

@@ -204,7 +204,7 @@ func TestDockerComposeAgreesWithItsEnvoyConfig(t *testing.T) {
 	if m == nil {
 		t.Errorf("envoy image %q: want envoyproxy/envoy:v1.N-latest or v1.N.P", envoy.Image)
 	} else if minor, _ := strconv.Atoi(m[1]); minor < 33 {
-		t.Errorf("envoy image %q: Envoy before 1.33 does not know the configuration's failure_policy (README, supported versions)", envoy.Image)
+		t.Errorf("envoy image %q: Envoy before 1.33 does not know the configuration's failure_policy (docs/compatibility.md)", envoy.Image)
 	}
 
 	// The configuration Envoy reads, and where it comes from.

@@ -7,7 +7,7 @@ import (
 	"github.com/corswasm/corswasm/internal/suggest"
 )
 
-// Field names, in the order the README documents them.
+// Field names, in the order docs/configuration.md documents them.
 var (
 	policyFields = []string{"allowOrigins", "allowOriginRegexes", "allowMethods", "allowHeaders",
 		"exposeHeaders", "allowCredentials", "maxAge", "allowPrivateNetwork", "preflightStatus",

@@ -2,7 +2,7 @@ package filter
 
 // Spec is a CORS configuration as written: the JSON document the plugin
 // reads, as a Go value. The struct tags name the JSON fields; see the
-// README's "Configuration reference" for what each means.
+// docs/configuration.md for what each means.
 //
 // A configuration goes one way: decode (bytes to Spec), validate (the
 // rules, as problems at field paths), compile (Spec to the Config that

@@ -73,7 +73,7 @@ func validate(s *Spec, doc *layout) (errs []finding, warns []Problem) {
 }
 
 // layoutOf is the layout of a Spec built in code: the fields it sets, in
-// the README's order.
+// the order of docs/configuration.md.
 func layoutOf(s *Spec) *layout {
 	doc := &layout{entries: make([]entryLayout, len(s.Policies))}
 	top := &s.PolicySpec

@@ -25,7 +25,7 @@ import (
 // same modules built without that step, to show that the profiles model the
 // older hosts: 1.32 refuses them at load, naming exactly those two imports,
 // and on 1.33-1.38 a runtime timer kills the VM in Envoy's ENOSYS stub.
-// README.md's compatibility table rests on these.
+// docs/compatibility.md's table rests on these.
 
 // functionalCase is one exchange of the functional checks, on testConfig.
 type functionalCase struct {

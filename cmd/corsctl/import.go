@@ -89,7 +89,7 @@ func (im *importer) pluginAccepts(where, what, value, expr string) bool {
 		if expr != value {
 			quoted = fmt.Sprintf(" (as %q)", expr)
 		}
-		im.warn(where, "%s %q cannot be translated: the plugin refuses it%s: %v; left out. allowOriginRegexes supports a subset of RE2 (see the README): rewrite it in that subset, or list the origins in allowOrigins", what, value, quoted, err)
+		im.warn(where, "%s %q cannot be translated: the plugin refuses it%s: %v; left out. allowOriginRegexes supports a subset of RE2 (see docs/configuration.md, Origin regexes): rewrite it in that subset, or list the origins in allowOrigins", what, value, quoted, err)
 	}
 	return err == nil
 }
@@ -340,7 +340,7 @@ func boolField(v any) *bool {
 	return nil
 }
 
-// render writes the configuration in the README's layout.
+// render writes the configuration in the layout of config.json (and docs/configuration.md).
 func (im *importer) render() []byte {
 	return []byte(configJSON(im.config(), true) + "\n")
 }

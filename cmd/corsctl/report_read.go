@@ -274,7 +274,7 @@ func readStats(name, kind string, lines []string) ([]sample, error) {
 			case promPolicy.MatchString(m[1]):
 				seg, ok := promLabel(m[2], "cors_policy")
 				if !ok {
-					return nil, fmt.Errorf("%s:%d: %s has no cors_policy label, which the stats tag of the README's envoy.yaml adds", name, i+1, m[1])
+					return nil, fmt.Errorf("%s:%d: %s has no cors_policy label, which the stats tag of envoy.yaml adds (docs/observability.md)", name, i+1, m[1])
 				}
 				s.Policy, s.Class = displayOfSegment(seg), promPolicy.FindStringSubmatch(m[1])[1]
 			case promPolicyUntagged.MatchString(m[1]):

@@ -115,7 +115,7 @@ func (r *report) breakLines() int {
 }
 
 // reportJSON is what report --format json prints; its schema is stable
-// (schemaVersion 1, documented in the README): fields may be added, never
+// (schemaVersion 1, documented in docs/debugging.md): fields may be added, never
 // renamed or removed.
 type reportJSON struct {
 	SchemaVersion int           `json:"schemaVersion"`
