@@ -15,11 +15,8 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"io/fs"
-	"path/filepath"
 	"reflect"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -52,30 +49,11 @@ var envoyGatewayManifests = []struct {
 }
 
 func TestEveryEnvoyGatewayManifestIsChecked(t *testing.T) {
-	root := filepath.Join("..", envoyGatewayDir)
-	var onDisk []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-			rel, _ := filepath.Rel(root, p)
-			onDisk = append(onDisk, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var listed []string
 	for _, m := range envoyGatewayManifests {
 		listed = append(listed, m.path)
 	}
-	slices.Sort(onDisk)
-	slices.Sort(listed)
-	if !slices.Equal(onDisk, listed) {
-		t.Errorf("manifests under %s: %v; checked by this test: %v", envoyGatewayDir, onDisk, listed)
-	}
+	wantListed(t, envoyGatewayDir, listed)
 }
 
 // TestEnvoyGatewayManifestsFollowItsAPI decodes each manifest and checks
