@@ -52,6 +52,10 @@ const (
 	// Floor is the benchmarks' floor module (package ./bench/floor), built
 	// as Release is.
 	Floor
+	// WithNames is Release linked with its name section (-ldflags=-w
+	// instead of -s -w), through the post-link step: the benchmarks' Wasm
+	// call counts name the functions they count.
+	WithNames
 
 	numVariants
 )
@@ -72,6 +76,8 @@ func (v Variant) String() string {
 		return "release with names, without the post-link step"
 	case Floor:
 		return "floor"
+	case WithNames:
+		return "release with names"
 	}
 	return "Variant(" + strconv.Itoa(int(v)) + ")"
 }
@@ -93,6 +99,8 @@ func (v Variant) build() ([]byte, error) {
 		return wasmbuild.BuildBytes(ctx, root, ".", faultTag)
 	case Floor:
 		return wasmbuild.BuildBytes(ctx, root, "./bench/floor")
+	case WithNames:
+		return wasmbuild.BuildBytes(ctx, root, ".", "-ldflags=-w")
 	}
 	var extra []string
 	switch v {

@@ -1,0 +1,197 @@
+//go:build !wasip1
+
+package bench
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/corswasm/corswasm/internal/testmodule"
+	"github.com/corswasm/corswasm/internal/wasmhost"
+)
+
+// wasmCalls, when set, makes TestWasmCallCounts print its table to stdout
+// as lines cmd/benchreport reads (callsLinePrefix).
+var wasmCalls = flag.Bool("wasmcalls", false, "print TestWasmCallCounts' table as lines for cmd/benchreport")
+
+// callsLinePrefix starts each line -wasmcalls prints:
+//
+//	wasmcalls<TAB>scenario<TAB>calls<TAB>name=count,name=count,...
+//
+// with the top callees, most called first.
+const callsLinePrefix = "wasmcalls\t"
+
+// topCallees is how many callees the table names per scenario.
+const topCallees = 10
+
+// callCounter counts the calls to every function the module defines (host
+// imports have no listener): a wazero function listener factory.
+type callCounter struct {
+	on     bool
+	counts []uint64 // by index in the function section
+	names  []string
+}
+
+func (c *callCounter) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+	i := len(c.counts)
+	c.counts = append(c.counts, 0)
+	name := def.Name()
+	if len(def.ExportNames()) > 0 {
+		name = def.ExportNames()[0]
+	}
+	c.names = append(c.names, name)
+	return &callListener{c, i}
+}
+
+func (c *callCounter) reset() { clear(c.counts) }
+
+// snapshot returns the counts by function name (only functions called).
+func (c *callCounter) snapshot() map[string]uint64 {
+	m := map[string]uint64{}
+	for i, n := range c.counts {
+		if n > 0 {
+			m[c.names[i]] += n
+		}
+	}
+	return m
+}
+
+type callListener struct {
+	c *callCounter
+	i int
+}
+
+func (l *callListener) Before(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
+	if l.c.on {
+		l.c.counts[l.i]++
+	}
+}
+
+func (l *callListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+
+func (l *callListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
+
+// callCount is one scenario's count: the Wasm function calls of one warm
+// exchange, by callee.
+type callCount struct {
+	scenario string
+	total    uint64
+	byName   map[string]uint64
+}
+
+// top returns the n most called functions, most called first (ties by
+// name).
+func (cc callCount) top(n int) []string {
+	names := slices.SortedFunc(maps.Keys(cc.byName), func(a, b string) int {
+		return cmp.Or(cmp.Compare(cc.byName[b], cc.byName[a]), cmp.Compare(a, b))
+	})
+	names = names[:min(n, len(names))]
+	out := make([]string, len(names))
+	for i, name := range names {
+		out[i] = fmt.Sprintf("%s=%d", name, cc.byName[name])
+	}
+	return out
+}
+
+// TestWasmCallCounts counts the Wasm function calls (functions the module
+// defines, host imports excluded) of one warm exchange of every scenario,
+// on the release build with its name section, and logs them with the top
+// callees. The count is deterministic, unlike time: the test checks that
+// two warm exchanges in a row count the same, and that every one calls
+// something.
+// It holds no budget yet (issue 14).
+func TestWasmCallCounts(t *testing.T) {
+	wasm := testmodule.Get(t, testmodule.WithNames)
+	counter := &callCounter{}
+	ctx := experimental.WithFunctionListenerFactory(context.Background(), counter)
+	// No compilation cache: the listeners are compiled in (a cached module
+	// compiled for another VM's listeners would count wrong). One VM, so
+	// one compilation, runs every scenario.
+	vm, err := wasmhost.New(ctx, wasm, wasmhost.Options{})
+	if err != nil {
+		t.Fatalf("wasmhost.New: %v", err)
+	}
+	defer func() {
+		if err := vm.Close(context.Background()); err != nil && !errors.Is(err, wasmhost.ErrFailed) {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+	if !slices.ContainsFunc(counter.names, func(n string) bool { return strings.HasPrefix(n, "runtime.") }) {
+		t.Fatalf("the %v module has no name section: function names %v", testmodule.WithNames, counter.names[:min(5, len(counter.names))])
+	}
+	plugins := map[bool]*wasmhost.Plugin{}
+	for _, large := range []bool{false, true} {
+		if plugins[large], err = vm.StartPlugin([]byte(scenario{large: large}.policy())); err != nil {
+			t.Fatalf("StartPlugin: %v", err)
+		}
+	}
+	var rows []callCount
+	for _, s := range scenarios {
+		p := plugins[s.large]
+		for range warmRequests {
+			if _, err := p.Do(s.request, upstream); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+		}
+		exchange := func() callCount {
+			counter.reset()
+			counter.on = true
+			x, err := p.Do(s.request, upstream)
+			counter.on = false
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			checkPlugin(t, s, x)
+			cc := callCount{scenario: s.name, byName: counter.snapshot()}
+			for _, n := range cc.byName {
+				cc.total += n
+			}
+			return cc
+		}
+		// The count is deterministic but for the plugin's context map: an
+		// insert now and then rehashes or cleans up (its hash seed is
+		// random), a few calls more. Two exchanges in a row must agree
+		// within maxTries.
+		const maxTries = 6
+		prev := exchange()
+		agreed := false
+		for range maxTries - 1 {
+			cur := exchange()
+			if maps.Equal(prev.byName, cur.byName) {
+				agreed = true
+				break
+			}
+			prev = cur
+		}
+		if prev.total == 0 {
+			t.Errorf("%s: no Wasm function call counted", s.name)
+		}
+		if !agreed {
+			t.Errorf("%s: no two warm exchanges in a row of %d counted the same Wasm calls; last: %d, %v", s.name, maxTries, prev.total, prev.byName)
+		}
+		first := prev
+		rows = append(rows, first)
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "Wasm function calls per warm exchange (%v build):\n", testmodule.WithNames)
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %-24s %5d  %s\n", r.scenario, r.total, strings.Join(r.top(topCallees), " "))
+	}
+	t.Log(b.String())
+	if *wasmCalls {
+		for _, r := range rows {
+			fmt.Printf("%s%s\t%d\t%s\n", callsLinePrefix, r.scenario, r.total, strings.Join(r.top(topCallees), ","))
+		}
+	}
+}
