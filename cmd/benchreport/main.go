@@ -11,7 +11,9 @@
 // The module's footprint (BenchmarkModule/footprint: size, memory over a long
 // run, startup) runs once, whatever -count says; -requests bounds its long
 // run. -wasmopt runs Binaryen's wasm-opt on the modules before measuring
-// them, to judge an optimized build.
+// them, to judge an optimized build. It also prints the plugin's Wasm
+// function calls per exchange (bench's TestWasmCallCounts -wasmcalls),
+// without a budget.
 package main
 
 import (
@@ -67,6 +69,7 @@ func main() {
 		os.Exit(2)
 	}
 	failures := report(os.Stdout, results)
+	reportCalls(os.Stdout, parseCalls(strings.NewReader(raw)))
 	if len(failures) > 0 {
 		fmt.Println("\nbudgets missed:")
 		for _, f := range failures {
@@ -81,6 +84,7 @@ func main() {
 // module runs take the module flags.
 var runs = []struct {
 	pkg, bench string
+	test       string // a test to run (-run) instead of benchmarks
 	once       bool
 	module     bool
 	args       []string
@@ -88,6 +92,7 @@ var runs = []struct {
 	{pkg: "./filter", bench: "^BenchmarkEngine$"},
 	{pkg: "./bench", bench: "^BenchmarkModule$", module: true, args: []string{"-footprint=false"}},
 	{pkg: "./bench", bench: "^BenchmarkModule$/^footprint$", once: true, module: true},
+	{pkg: "./bench", test: "^TestWasmCallCounts$", once: true, args: []string{"-wasmcalls"}},
 }
 
 func run(count, requests int, wasmOpt string) (string, error) {
@@ -101,6 +106,10 @@ func run(count, requests int, wasmOpt string) (string, error) {
 			n = 1
 		}
 		args := []string{"test", "-run", "^$", "-bench", r.bench, "-benchmem", "-count", strconv.Itoa(n), r.pkg}
+		if r.test != "" {
+			args = []string{"test", "-v", "-run", r.test, "-count", "1", r.pkg, "-args"}
+			args = append(args, r.args...)
+		}
 		if r.module {
 			args = append(args, "-args", "-footprint.requests="+strconv.Itoa(requests))
 			if wasmOpt != "" {
