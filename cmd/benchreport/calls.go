@@ -66,3 +66,30 @@ func shortNames(names []string) []string {
 	}
 	return out
 }
+
+// callMatched prints the plugin against the call-matched floors (bench's
+// callfloor benchmarks: runtime-free modules that make exactly the
+// plugin's host calls), for the scenarios that have one. No budget yet
+// (issue 14).
+func callMatched(w io.Writer, results map[string]result, module []string) {
+	var rows []string
+	for _, s := range module {
+		floor, ok := get(results, "Module/"+s+"/callfloor", "ns/op")
+		if !ok {
+			continue
+		}
+		ours, _ := get(results, "Module/"+s+"/plugin", "ns/op")
+		goFloor, hasGo := get(results, "Module/"+s+"/floor", "ns/op")
+		rows = append(rows, fmt.Sprintf("%s\t%.0f\t%.0f\t%.2fx\t%s\t\n", pretty(s), ours, floor, ours/floor, orDash(goFloor, hasGo)))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nCall-matched floor (a runtime-free module making exactly the plugin's host calls, same sizes; no budget yet)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tplugin ns/op\tcall-matched ns/op\tratio\tGo floor ns/op\t")
+	for _, r := range rows {
+		fmt.Fprint(tw, r)
+	}
+	tw.Flush()
+}

@@ -86,6 +86,7 @@ func report(w io.Writer, results map[string]result) []string {
 			}
 		}
 		tw.Flush()
+		callMatched(w, results, module)
 		footprint(w, results, fail)
 	}
 	return failures
