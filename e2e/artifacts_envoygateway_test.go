@@ -202,24 +202,15 @@ func TestEnvoyGatewayManifestsDifferOnlyInTarget(t *testing.T) {
 func loadEnvoyExtensionPolicy(t *testing.T, rel string) *egv1a1.EnvoyExtensionPolicy {
 	t.Helper()
 	path := envoyGatewayDir + "/" + rel
-	docs := regexp.MustCompile(`(?m)^---\s*$`).Split(string(readRepoFile(t, path)), -1)
-	var objs []string
-	for _, d := range docs {
-		if strings.TrimSpace(stripComments(d)) != "" {
-			objs = append(objs, d)
-		}
-	}
-	if len(objs) != 1 {
-		t.Fatalf("%s holds %d objects, want 1", path, len(objs))
-	}
+	obj := oneObject(t, path)
 	var p egv1a1.EnvoyExtensionPolicy
-	if err := yaml.UnmarshalStrict([]byte(objs[0]), &p); err != nil {
+	if err := yaml.UnmarshalStrict([]byte(obj), &p); err != nil {
 		t.Fatalf("%s is not a valid EnvoyExtensionPolicy: %v", path, err)
 	}
 	var written struct {
 		Spec any `json:"spec"`
 	}
-	if err := yaml.Unmarshal([]byte(objs[0]), &written); err != nil {
+	if err := yaml.Unmarshal([]byte(obj), &written); err != nil {
 		t.Fatal(err)
 	}
 	back, err := json.Marshal(p.Spec)

@@ -256,9 +256,10 @@ func TestRolloutGoesFromReportToEnforce(t *testing.T) {
 	}
 }
 
-func loadIstioManifest(t *testing.T, rel string) istioManifest {
+// oneObject returns the one YAML document of the repository file path;
+// comment-only documents do not count.
+func oneObject(t *testing.T, path string) string {
 	t.Helper()
-	path := istioDir + "/" + rel
 	docs := regexp.MustCompile(`(?m)^---\s*$`).Split(string(readRepoFile(t, path)), -1)
 	var objs []string
 	for _, d := range docs {
@@ -269,8 +270,15 @@ func loadIstioManifest(t *testing.T, rel string) istioManifest {
 	if len(objs) != 1 {
 		t.Fatalf("%s holds %d objects, want 1", path, len(objs))
 	}
+	return objs[0]
+}
+
+func loadIstioManifest(t *testing.T, rel string) istioManifest {
+	t.Helper()
+	path := istioDir + "/" + rel
+	obj := oneObject(t, path)
 	var m istioManifest
-	if err := yaml.UnmarshalStrict([]byte(objs[0]), &m.obj); err != nil {
+	if err := yaml.UnmarshalStrict([]byte(obj), &m.obj); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	var spec wasmSpec

@@ -19,24 +19,7 @@ import (
 // (x-corswasm-fault: mallocs logs runtime.MemStats.Mallocs).
 func TestSteadyStateAllocatesNothing(t *testing.T) {
 	vm, p := startPlugin(t, faultWasm(t), wasmhost.Options{Profile: wasmhost.Envoy139}, testConfig)
-	mallocs := func() uint64 {
-		t.Helper()
-		x, err := p.Do(actual(app, faultHeader, "mallocs"), upstream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range x.Logs {
-			if v, ok := strings.CutPrefix(l.Message, "corswasm: mallocs "); ok {
-				n, err := strconv.ParseUint(v, 10, 64)
-				if err != nil {
-					t.Fatalf("mallocs line %q: %v", l.Message, err)
-				}
-				return n
-			}
-		}
-		t.Fatalf("no mallocs line in %v", x.Logs)
-		return 0
-	}
+	mallocs := func() uint64 { return mallocsSoFar(t, p) }
 	kinds := append(soakMix,
 		soakKind{name: "large header map", req: preflight(app, "PUT", strings.Repeat("content-type,", 300), "x-padding", strings.Repeat("p", 8<<10))},
 		soakKind{name: "admin route", req: actual(admin)},
@@ -69,4 +52,25 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 		}
 	}
 	noTrap(t, vm)
+}
+
+// mallocsSoFar asks the fault build's plugin p for its count of Go heap
+// allocations so far (x-corswasm-fault: mallocs).
+func mallocsSoFar(t *testing.T, p *wasmhost.Plugin) uint64 {
+	t.Helper()
+	x, err := p.Do(actual(app, faultHeader, "mallocs"), upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range x.Logs {
+		if v, ok := strings.CutPrefix(l.Message, "corswasm: mallocs "); ok {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				t.Fatalf("mallocs line %q: %v", l.Message, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no mallocs line in %v", x.Logs)
+	return 0
 }

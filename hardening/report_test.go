@@ -3,6 +3,7 @@
 package hardening
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,7 +121,7 @@ func TestReportModeComparesWithTheUpstream(t *testing.T) {
 			if x.LocalReply != nil {
 				t.Errorf("report mode answered locally: %v", x.LocalReply)
 			}
-			if !sameHeaders(x.Response, c.resp) {
+			if !slices.Equal(x.Response, c.resp) {
 				t.Errorf("report mode changed the response:\n got %v\nwant %v", x.Response, c.resp)
 			}
 			wantMetrics(t, metricsDelta(before, vm.Metrics()), c.metrics)
@@ -141,41 +142,12 @@ func TestReportModeComparesWithTheUpstream(t *testing.T) {
 	noTrap(t, vm)
 }
 
-func sameHeaders(a, b wasmhost.Headers) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // In report mode too, a warm exchange allocates nothing: the comparison
 // reads the response into the stream's arena, and its log line goes
 // through the root's reused buffer.
 func TestReportModeAllocatesNothing(t *testing.T) {
 	vm, p := startPlugin(t, faultWasm(t), wasmhost.Options{Profile: wasmhost.Envoy139}, testmodule.ReportPolicy)
-	mallocs := func() uint64 {
-		t.Helper()
-		x, err := p.Do(actual(app, faultHeader, "mallocs"), upstream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range x.Logs {
-			if v, ok := strings.CutPrefix(l.Message, "corswasm: mallocs "); ok {
-				n, err := strconv.ParseUint(v, 10, 64)
-				if err != nil {
-					t.Fatalf("mallocs line %q: %v", l.Message, err)
-				}
-				return n
-			}
-		}
-		t.Fatalf("no mallocs line in %v", x.Logs)
-		return 0
-	}
+	mallocs := func() uint64 { return mallocsSoFar(t, p) }
 	for _, c := range reportCases {
 		for range 300 {
 			do(t, p, c.req, c.resp)
