@@ -117,6 +117,7 @@ func Embed(module []byte) ([]byte, *Report, error) {
 
 	// Which function imports go, and the index map.
 	var embedded []*shim
+	var embeddedTypes []wasm.Index // the type of each, as its import had it
 	var kept []*wasm.Import
 	var funcImports uint32
 	removed := map[uint32]int{} // old function index -> position in embedded
@@ -137,6 +138,7 @@ func Embed(module []byte) ([]byte, *Report, error) {
 		}
 		removed[funcImports] = len(embedded)
 		embedded = append(embedded, s)
+		embeddedTypes = append(embeddedTypes, imp.DescFunc)
 		funcImports++
 	}
 	report := &Report{}
@@ -171,13 +173,6 @@ func Embed(module []byte) ([]byte, *Report, error) {
 		return index[idx], nil
 	}
 
-	// The shims' types: the types the imports used, which already match.
-	typeOf := map[*shim]wasm.Index{}
-	for _, imp := range m.ImportSection {
-		if s := shimFor(imp); s != nil && imp.Type == wasm.ExternTypeFunc {
-			typeOf[s] = imp.DescFunc
-		}
-	}
 	m.ImportSection = kept
 
 	for i, c := range m.CodeSection {
@@ -189,8 +184,8 @@ func Embed(module []byte) ([]byte, *Report, error) {
 		report.Calls += calls
 		report.Widened += widened
 	}
-	for _, s := range embedded {
-		m.FunctionSection = append(m.FunctionSection, typeOf[s])
+	for k, s := range embedded {
+		m.FunctionSection = append(m.FunctionSection, embeddedTypes[k]) // the import's type, checked above
 		m.CodeSection = append(m.CodeSection, &wasm.Code{Body: slices.Clone(s.body)})
 		report.Embedded = append(report.Embedded, WASIModule+"."+s.name)
 	}
