@@ -2,8 +2,10 @@ package main
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/corswasm/corswasm/filter"
 	"github.com/corswasm/corswasm/internal/fetch"
 )
 
@@ -60,76 +62,59 @@ func headerValues(hdrs [][2]string, name string) []string {
 	return out
 }
 
-// accessCheck is Fetch's "CORS check" of a response, in Chromium's order.
-func accessCheck(origin string, credentials bool, hdrs [][2]string) string {
-	values := headerValues(hdrs, "access-control-allow-origin")
-	switch {
-	case len(values) == 0:
-		return "No 'Access-Control-Allow-Origin' header is present on the requested resource."
-	case len(values) > 1 || strings.Contains(values[0], ","):
-		return "The 'Access-Control-Allow-Origin' header contains multiple values '" + strings.Join(values, ", ") + "', but only one is allowed."
-	case values[0] == "*":
-		if credentials {
-			return "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'."
+// checkPreflight is what the browser checks of a preflight's answer:
+// filter.BrowserCheck, worded as Chromium words it.
+func checkPreflight(origin, method string, unsafe []string, credentials bool, status int, hdrs [][2]string) *corsFailure {
+	r := filter.BrowserRequest{Preflight: true, Origin: origin, Method: method, RequestHeaders: unsafe, Credentialed: credentials}
+	resp := append([][2]string{{":status", strconv.Itoa(status)}}, hdrs...)
+	return browserFailure(&r, resp, hdrs)
+}
+
+// checkResponse is what the browser checks of the actual answer.
+func checkResponse(origin string, credentials bool, hdrs [][2]string) *corsFailure {
+	r := filter.BrowserRequest{Origin: origin, Credentialed: credentials}
+	return browserFailure(&r, hdrs, hdrs)
+}
+
+// browserFailure runs the browser's checks of r's answer resp (hdrs: its
+// lines without the status) and words a refusal in Chromium's text. A
+// failure of the CORS check itself is the preflight's own failure.
+func browserFailure(r *filter.BrowserRequest, resp, hdrs [][2]string) *corsFailure {
+	refusal, detail := filter.BrowserCheck(r, resp)
+	access := func(text string) *corsFailure { return &corsFailure{preflight: r.Preflight, text: text} }
+	switch refusal {
+	case filter.RefusalNone:
+		return nil
+	case filter.RefusalNoAllowOrigin:
+		return access("No 'Access-Control-Allow-Origin' header is present on the requested resource." + noCorsHint)
+	case filter.RefusalOriginNotAllowed:
+		values := headerValues(hdrs, "access-control-allow-origin")
+		if len(values) > 1 || strings.Contains(values[0], ",") {
+			return access("The 'Access-Control-Allow-Origin' header contains multiple values '" + strings.Join(values, ", ") + "', but only one is allowed." + noCorsValueHint)
 		}
-	case values[0] != origin:
-		return "The 'Access-Control-Allow-Origin' header has a value '" + values[0] + "' that is not equal to the supplied origin."
-	}
-	if credentials {
+		return access("The 'Access-Control-Allow-Origin' header has a value '" + values[0] + "' that is not equal to the supplied origin." + noCorsValueHint)
+	case filter.RefusalWildcardWithCredentials:
+		return access("The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'.")
+	case filter.RefusalCredentialsNotAllowed:
 		acac := strings.Join(headerValues(hdrs, "access-control-allow-credentials"), ", ")
-		if acac != "true" {
-			return "The value of the 'Access-Control-Allow-Credentials' header in the response is '" + acac + "' which must be 'true' when the request's credentials mode is 'include'."
-		}
+		return access("The value of the 'Access-Control-Allow-Credentials' header in the response is '" + acac + "' which must be 'true' when the request's credentials mode is 'include'.")
+	case filter.RefusalPreflightStatus:
+		return access("It does not have HTTP ok status.")
+	case filter.RefusalInvalidAllowMethods:
+		return &corsFailure{text: "Cannot parse Access-Control-Allow-Methods response header field in preflight response."}
+	case filter.RefusalMethodNotAllowed:
+		return &corsFailure{text: "Method " + detail + " is not allowed by Access-Control-Allow-Methods in preflight response."}
+	case filter.RefusalInvalidAllowHeaders:
+		return &corsFailure{text: "Cannot parse Access-Control-Allow-Headers response header field in preflight response."}
+	case filter.RefusalHeaderNotAllowed:
+		return &corsFailure{text: "Request header field " + detail + " is not allowed by Access-Control-Allow-Headers in preflight response."}
 	}
-	return ""
+	return &corsFailure{text: refusal.String()}
 }
 
 // noCorsHint is what Chromium adds for fetch() when the origin check fails.
 const noCorsHint = " If an opaque response serves your needs, set the request's mode to 'no-cors' to fetch the resource with CORS disabled."
 const noCorsValueHint = " Have the server send the header with a valid value, or, if an opaque response serves your needs, set the request's mode to 'no-cors' to fetch the resource with CORS disabled."
-
-// withHint adds the hint Chromium adds to some access-check failures.
-func withHint(text string) string {
-	switch {
-	case strings.HasPrefix(text, "No 'Access-Control-Allow-Origin'"):
-		return text + noCorsHint
-	case strings.HasPrefix(text, "The 'Access-Control-Allow-Origin' header"):
-		return text + noCorsValueHint
-	}
-	return text
-}
-
-// checkPreflight is what the browser checks of a preflight's answer.
-func checkPreflight(origin, method string, unsafe []string, credentials bool, status int, hdrs [][2]string) *corsFailure {
-	if text := accessCheck(origin, credentials, hdrs); text != "" {
-		return &corsFailure{preflight: true, text: withHint(text)}
-	}
-	if status < 200 || status > 299 {
-		return &corsFailure{preflight: true, text: "It does not have HTTP ok status."}
-	}
-	methods := splitList(headerValues(hdrs, "access-control-allow-methods"))
-	if !fetch.IsSafelistedMethod(method) && !slices.Contains(methods, method) && !(slices.Contains(methods, "*") && !credentials) {
-		return &corsFailure{text: "Method " + method + " is not allowed by Access-Control-Allow-Methods in preflight response."}
-	}
-	allowed := splitList(headerValues(hdrs, "access-control-allow-headers"))
-	for i := range allowed {
-		allowed[i] = strings.ToLower(allowed[i])
-	}
-	for _, name := range unsafe {
-		if !slices.Contains(allowed, name) && !(slices.Contains(allowed, "*") && !credentials && name != "authorization") {
-			return &corsFailure{text: "Request header field " + name + " is not allowed by Access-Control-Allow-Headers in preflight response."}
-		}
-	}
-	return nil
-}
-
-// checkResponse is what the browser checks of the actual answer.
-func checkResponse(origin string, credentials bool, hdrs [][2]string) *corsFailure {
-	if text := accessCheck(origin, credentials, hdrs); text != "" {
-		return &corsFailure{text: withHint(text)}
-	}
-	return nil
-}
 
 // splitList splits comma-separated header values into trimmed items.
 func splitList(lines []string) []string {
