@@ -35,11 +35,18 @@ const callsLinePrefix = "wasmcalls\t"
 const topCallees = 10
 
 // callCounter counts the calls to every function the module defines (host
-// imports have no listener): a wazero function listener factory.
+// imports have no listener), and sorts them into profile categories: a
+// wazero function listener factory.
 type callCounter struct {
 	on     bool
 	counts []uint64 // by index in the function section
 	names  []string
+	rules  []string // each function's category (profileRules), "" to inherit
+
+	// The categories of the calls under way, innermost last, and the calls
+	// counted by category.
+	stack []string
+	cats  map[string]uint64
 }
 
 func (c *callCounter) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
@@ -50,10 +57,39 @@ func (c *callCounter) NewFunctionListener(def api.FunctionDefinition) experiment
 		name = def.ExportNames()[0]
 	}
 	c.names = append(c.names, name)
+	c.rules = append(c.rules, categoryOf(name))
 	return &callListener{c, i}
 }
 
-func (c *callCounter) reset() { clear(c.counts) }
+func (c *callCounter) reset() {
+	clear(c.counts)
+	c.cats = map[string]uint64{}
+}
+
+// enter counts a call of function i and returns its category: the
+// allocator's for anything the allocator calls, the caller's for a
+// function that inherits, else its rule's.
+func (c *callCounter) enter(i int) {
+	caller := otherCategory
+	if n := len(c.stack); n > 0 {
+		caller = c.stack[n-1]
+	}
+	cat := c.rules[i]
+	if cat == "" || caller == allocatorCategory {
+		cat = caller
+	}
+	c.stack = append(c.stack, cat)
+	if c.on {
+		c.counts[i]++
+		c.cats[cat]++
+	}
+}
+
+func (c *callCounter) leave() {
+	if n := len(c.stack); n > 0 {
+		c.stack = c.stack[:n-1]
+	}
+}
 
 // snapshot returns the counts by function name (only functions called).
 func (c *callCounter) snapshot() map[string]uint64 {
@@ -72,21 +108,24 @@ type callListener struct {
 }
 
 func (l *callListener) Before(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
-	if l.c.on {
-		l.c.counts[l.i]++
-	}
+	l.c.enter(l.i)
 }
 
-func (l *callListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+func (l *callListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {
+	l.c.leave()
+}
 
-func (l *callListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
+func (l *callListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {
+	l.c.leave()
+}
 
 // callCount is one scenario's count: the Wasm function calls of one warm
 // exchange, by callee.
 type callCount struct {
-	scenario string
-	total    uint64
-	byName   map[string]uint64
+	scenario   string
+	total      uint64
+	byName     map[string]uint64
+	byCategory map[string]uint64 // profileRules
 }
 
 // top returns the n most called functions, most called first (ties by
@@ -103,12 +142,21 @@ func (cc callCount) top(n int) []string {
 	return out
 }
 
+func sumValues(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
 // TestWasmCallCounts counts the Wasm function calls (functions the module
 // defines, host imports excluded) of one warm exchange of every scenario,
 // on the release build with its name section, and logs them with the top
-// callees. The count is deterministic, unlike time: the test checks that
-// two warm exchanges in a row count the same, and that every one calls
-// something.
+// callees and the profile summary (profileRules). The count is
+// deterministic, unlike time: the test checks that two warm exchanges in a
+// row count the same, that every one calls something, and that the
+// profile's categories add up to the count.
 // It holds no budget yet (issue 14).
 func TestWasmCallCounts(t *testing.T) {
 	wasm := testmodule.Get(t, testmodule.WithNames)
@@ -152,7 +200,7 @@ func TestWasmCallCounts(t *testing.T) {
 				t.Fatalf("%s: %v", s.name, err)
 			}
 			checkPlugin(t, s, x)
-			cc := callCount{scenario: s.name, byName: counter.snapshot()}
+			cc := callCount{scenario: s.name, byName: counter.snapshot(), byCategory: maps.Clone(counter.cats)}
 			for _, n := range cc.byName {
 				cc.total += n
 			}
@@ -173,6 +221,9 @@ func TestWasmCallCounts(t *testing.T) {
 			}
 			prev = cur
 		}
+		if sum := sumValues(prev.byCategory); sum != prev.total {
+			t.Errorf("%s: the profile categories count %d calls, the exchange made %d", s.name, sum, prev.total)
+		}
 		if prev.total == 0 {
 			t.Errorf("%s: no Wasm function call counted", s.name)
 		}
@@ -187,11 +238,13 @@ func TestWasmCallCounts(t *testing.T) {
 	fmt.Fprintf(&b, "Wasm function calls per warm exchange (%v build):\n", testmodule.WithNames)
 	for _, r := range rows {
 		fmt.Fprintf(&b, "  %-24s %5d  %s\n", r.scenario, r.total, strings.Join(r.top(topCallees), " "))
+		fmt.Fprintf(&b, "  %-24s        %s\n", "", strings.Join(r.profile(), " "))
 	}
 	t.Log(b.String())
 	if *wasmCalls {
 		for _, r := range rows {
 			fmt.Printf("%s%s\t%d\t%s\n", callsLinePrefix, r.scenario, r.total, strings.Join(r.top(topCallees), ","))
+			fmt.Printf("%s%s\t%s\n", profileLinePrefix, r.scenario, strings.Join(r.profile(), ","))
 		}
 	}
 }

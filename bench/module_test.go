@@ -91,17 +91,15 @@ func TestModules(t *testing.T) {
 	}
 }
 
-// BenchmarkModule runs every scenario through the plugin and the floor
-// module, the allowed preflight also through its call-matched floor
-// (callfloor_test.go), then the plugin's footprint.
+// BenchmarkModule runs every scenario through the plugin, the floor module
+// and the scenario's call-matched floor (callfloor_test.go), one after the
+// other, then the plugin's footprint.
 func BenchmarkModule(b *testing.B) {
 	for _, s := range scenarios {
 		b.Run(s.name, func(b *testing.B) {
 			b.Run("plugin", func(b *testing.B) { benchExchange(b, pluginWasm(b), s, true) })
 			b.Run("floor", func(b *testing.B) { benchExchange(b, floorWasm(b), s, false) })
-			if s.name == callFloorScenario {
-				b.Run("callfloor", func(b *testing.B) { benchExchange(b, callFloorWasm(b), s, false) })
-			}
+			b.Run("callfloor", func(b *testing.B) { benchExchange(b, callFloorOf(b, s).wasm, s, false) })
 		})
 	}
 	if *footprint {

@@ -11,9 +11,13 @@
 // The module's footprint (BenchmarkModule/footprint: size, memory over a long
 // run, startup) runs once, whatever -count says; -requests bounds its long
 // run. -wasmopt runs Binaryen's wasm-opt on the modules before measuring
-// them, to judge an optimized build. It also prints the plugin's Wasm
-// function calls per exchange (bench's TestWasmCallCounts -wasmcalls),
-// without a budget.
+// them, to judge an optimized build. The module table sets the plugin
+// beside two floors: the Go floor (a Go module that only reads origin) and
+// the scenario's call-matched floor (a runtime-free module making exactly
+// the plugin's host calls); the budgets are plugin / call-matched floor.
+// It also prints the plugin's Wasm function calls per exchange with the
+// top callees and a profile summary by category (bench's
+// TestWasmCallCounts -wasmcalls).
 package main
 
 import (
@@ -69,6 +73,7 @@ func main() {
 		os.Exit(2)
 	}
 	failures := report(os.Stdout, results)
+	reportCallbackTime(os.Stdout, results)
 	reportCalls(os.Stdout, parseCalls(strings.NewReader(raw)))
 	if len(failures) > 0 {
 		fmt.Println("\nbudgets missed:")
@@ -92,6 +97,7 @@ var runs = []struct {
 	{pkg: "./filter", bench: "^BenchmarkEngine$"},
 	{pkg: "./bench", bench: "^BenchmarkModule$", module: true, args: []string{"-footprint=false"}},
 	{pkg: "./bench", bench: "^BenchmarkModule$/^footprint$", once: true, module: true},
+	{pkg: "./bench", bench: "^BenchmarkCallbackTime$", once: true, module: true},
 	{pkg: "./bench", test: "^TestWasmCallCounts$", once: true, args: []string{"-wasmcalls"}},
 }
 

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/corswasm/corswasm/internal/proxyabi"
 	"github.com/tetratelabs/wazero"
@@ -76,10 +77,24 @@ func (vm *VM) hostModules(ctx context.Context) (env, wasi wazero.HostModuleBuild
 		env.NewFunctionBuilder().
 			WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, stack []uint64) {
 				vm.enter(idx)
-				if vm.faults != nil && vm.injectFault(idx, name, m.Memory(), stack) {
-					return
+				var traced *TracedCall
+				if vm.trace != nil {
+					traced = &TracedCall{Callback: vm.callback, Name: name, Args: traceArgs(name, m.Memory(), stack)}
 				}
-				fn(vm, m.Memory(), stack)
+				var start time.Time
+				if vm.timing != nil {
+					start = time.Now()
+				}
+				if vm.faults == nil || !vm.injectFault(idx, name, m.Memory(), stack) {
+					fn(vm, m.Memory(), stack)
+				}
+				if vm.timing != nil {
+					vm.timing.of(vm.callback).Host += time.Since(start)
+				}
+				if traced != nil {
+					traced.Result = uint64(u32(stack[0]))
+					vm.trace(*traced)
+				}
 			}), sig.Params, sig.Results).
 			Export(f.name)
 		provided[f.name] = sig

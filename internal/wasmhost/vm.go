@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -122,6 +123,15 @@ type VM struct {
 
 	// faults, when set, may make proxy-wasm host calls fail (faults.go).
 	faults *faultState
+
+	// trace, when set, receives every proxy-wasm host call and callback
+	// return (trace.go); callback is the export that runs, and mallocName
+	// the allocator's export name.
+	trace      func(TracedCall)
+	callback   string
+	mallocName string
+	// timing, when set, sums the time of each callback (trace.go).
+	timing callbackTimes
 }
 
 // New compiles the module (or finds it in Options.Cache), checks it against
@@ -192,17 +202,17 @@ func (vm *VM) load(ctx context.Context, wasm []byte, env map[string]string) erro
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		mc = mc.WithEnv(k, env[k])
 	}
-	vm.restrict = inInitialize
+	vm.restrict, vm.callback = inInitialize, "_initialize"
 	mod, err := vm.rt.InstantiateModule(ctx, compiled, mc)
-	vm.restrict = unrestricted
+	vm.restrict, vm.callback = unrestricted, ""
 	if err != nil {
 		vm.fail(fmt.Errorf("_initialize failed: %w", exitError(err)))
 		return vm.failed
 	}
 	vm.mod = mod
-	vm.malloc = mod.ExportedFunction("malloc")
+	vm.malloc, vm.mallocName = mod.ExportedFunction("malloc"), "malloc"
 	if vm.malloc == nil {
-		vm.malloc = mod.ExportedFunction("proxy_on_memory_allocate")
+		vm.malloc, vm.mallocName = mod.ExportedFunction("proxy_on_memory_allocate"), "proxy_on_memory_allocate"
 	}
 	vm.onContextCreate = mod.ExportedFunction("proxy_on_context_create")
 	vm.onVMStart = mod.ExportedFunction("proxy_on_vm_start")
@@ -446,13 +456,25 @@ func (vm *VM) call(f api.Function, name string, ph phase, a, b, c uint64) (uint6
 		return 0, err
 	}
 	vm.stack = [3]uint64{a, b, c}
-	prev := vm.phase
-	vm.phase = ph
+	prev, prevCallback := vm.phase, vm.callback
+	vm.phase, vm.callback = ph, name
+	var start time.Time
+	if vm.timing != nil {
+		start = time.Now()
+	}
 	err := f.CallWithStack(vm.ctx, vm.stack[:])
-	vm.phase = prev
+	if vm.timing != nil {
+		t := vm.timing.of(name)
+		t.Calls++
+		t.Total += time.Since(start)
+	}
+	vm.phase, vm.callback = prev, prevCallback
 	if err != nil {
 		vm.fail(fmt.Errorf("%s trapped: %w", name, exitError(err)))
 		return 0, vm.failed
+	}
+	if vm.trace != nil {
+		vm.traceReturn(f, name)
 	}
 	return vm.stack[0], nil
 }
@@ -485,11 +507,24 @@ func (vm *VM) allocate(size uint32) uint32 {
 	if vm.malloc == nil {
 		return 0
 	}
-	prev := vm.restrict
-	vm.restrict = inAllocator
+	prev, prevCallback := vm.restrict, vm.callback
+	vm.restrict, vm.callback = inAllocator, vm.mallocName
 	vm.allocStack[0] = uint64(size)
+	var start time.Time
+	if vm.timing != nil {
+		start = time.Now()
+	}
 	err := vm.malloc.CallWithStack(vm.ctx, vm.allocStack[:])
-	vm.restrict = prev
+	if vm.timing != nil {
+		// The allocator is guest time: it counts for itself, not for the
+		// host function that called it.
+		d := time.Since(start)
+		t := vm.timing.of(vm.mallocName)
+		t.Calls++
+		t.Total += d
+		vm.timing.of(prevCallback).Host -= d
+	}
+	vm.restrict, vm.callback = prev, prevCallback
 	if err != nil {
 		vm.fail(fmt.Errorf("the allocator trapped: %w", exitError(err)))
 		panic(errAbort)
