@@ -110,6 +110,9 @@ type root struct {
 	out      [][2]string
 	counters []filter.Counter
 	line     []byte
+	// replies are the allowed preflights' answers by
+	// Decision.LocalResponseKey, serialized on first use.
+	replies []preflightReply
 	// compareLine is the report comparison's log line: a buffer of its own,
 	// as a host that keeps a view of a logged line (the SDK's emulator)
 	// would otherwise see the denial line logged before it overwritten.
@@ -149,6 +152,7 @@ func (r *root) OnConfigure(data []byte) bool {
 	defineCounters()
 	r.policies = definePolicyCounters(cfg, nil)
 	r.cfg = cfg
+	r.replies = make([]preflightReply, 4*cfg.NumPolicies())
 	r.noOrigin = cfg.Evaluate(&filter.Request{})
 	r.noOriginSilent = len(r.noOrigin.Counters(nil)) == 0 && r.noOrigin.LogLine() == ""
 	return true
@@ -163,9 +167,6 @@ func (r *root) NewStream(uint32) abi.Stream {
 	}
 	return &stream{root: r}
 }
-
-// OnDone implements abi.Root.
-func (r *root) OnDone() bool { return true }
 
 // stream is the context of one HTTP stream.
 type stream struct {
@@ -201,16 +202,16 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 		return types.ActionContinue
 	}
 	s.req.Reset()
+	// The scratch slices are not cleared after use: what they still view
+	// is the stream's arena, which outlives them anyway (abi), and clearing
+	// costs runtime calls on every request.
 	hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapRequestHeaders)
 	s.root.headers = hdrs[:0]
 	if err != nil {
 		internalError("reading request headers", err)
 		return types.ActionContinue
 	}
-	for _, h := range hdrs {
-		s.req.AddHeader(h[0], h[1])
-	}
-	clear(hdrs)
+	s.req.AddHeaders(hdrs)
 	if cfg.NeedsRouteName() {
 		name, _, err := abi.GetProperty("xds", "route_name")
 		if err != nil {
@@ -224,17 +225,14 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 	}
 	s.d = cfg.Evaluate(&s.req)
 
-	status, headers, ok := s.d.LocalResponse(s.root.out[:0])
-	s.root.out = headers[:0]
-	if ok {
-		err := abi.SendLocalResponse(status, headers, nil, "cors_preflight")
-		clear(headers)
-		if err != nil {
+	if s.d.Kind == filter.KindPreflight {
+		if answered, err := s.answerPreflight(); err != nil {
 			internalError("sending the preflight response", err)
 			return types.ActionContinue
+		} else if answered {
+			s.report()
+			return types.ActionPause
 		}
-		s.report()
-		return types.ActionPause
 	}
 	if s.d.NeedsResponse() {
 		s.pending = true
@@ -273,6 +271,16 @@ func (s *stream) OnResponseHeaders(int, bool) types.Action {
 		internalError("reading response headers", err)
 		return types.ActionContinue
 	}
+	if add, ok := s.d.AppendResponseAdditions(hdrs, s.root.out[:0]); ok {
+		// Lines added one by one: the host keeps the upstream's as they are,
+		// and no line is serialized again.
+		s.root.out = add[:0]
+		if name, err := abi.AddHeaders(abi.MapResponseHeaders, add); err != nil {
+			internalError("adding "+name, err)
+		}
+		s.report()
+		return types.ActionContinue
+	}
 	out, changed := s.d.RewriteResponse(hdrs, s.root.out[:0])
 	s.root.out = out[:0]
 	if changed {
@@ -280,32 +288,27 @@ func (s *stream) OnResponseHeaders(int, bool) types.Action {
 			internalError("writing response headers", err)
 		}
 	}
-	clear(hdrs)
-	clear(out)
 	s.report()
 	return types.ActionContinue
 }
 
-// OnDone implements abi.Stream: a decision whose response never came is
-// still counted.
-func (s *stream) OnDone() {
+// OnDelete implements abi.Stream: a decision whose response never came is
+// still counted, and the stream is kept for reuse, holding nothing of its
+// request (whose strings are views of host buffers).
+func (s *stream) OnDelete() {
 	if s.pending {
 		s.pending = false
 		s.report()
 	}
-}
-
-// OnDelete implements abi.Stream: the stream is kept for reuse, holding
-// nothing of its request (whose strings are views of host buffers).
-func (s *stream) OnDelete() {
 	r := s.root
 	if len(r.free) >= maxFreeStreams {
 		return
 	}
-	lines := s.req.RequestHeaders
-	clear(lines)
-	*s = stream{root: r}
-	s.req.RequestHeaders = lines[:0]
+	// Field by field: assigning a whole stream would clear it through the
+	// runtime.
+	s.req.Reset()
+	s.d = filter.Decision{}
+	s.pending, s.compare, s.reported = false, false, false
 	r.free = append(r.free, s)
 }
 
@@ -328,7 +331,6 @@ func (s *stream) compareResponse() {
 	}
 	line := c.AppendLogLine(s.root.compareLine[:0])
 	s.root.compareLine = line[:0]
-	clear(hdrs)
 	switch c.Class {
 	case filter.ClassWouldBreak:
 		abi.LogBytes(abi.LogInfo, line)
@@ -358,11 +360,40 @@ func (s *stream) report() {
 	if pc, ok := s.d.PolicyCounter(); ok {
 		s.root.countPolicy(s.d.PolicyIndex(), pc)
 	}
-	line := s.d.AppendLogLine(s.root.line[:0])
-	s.root.line = line[:0]
-	if len(line) > 0 {
+	if s.d.Denied() {
+		line := s.d.AppendLogLine(s.root.line[:0])
+		s.root.line = line[:0]
 		abi.LogBytes(abi.LogDebug, line)
 	}
+}
+
+// answerPreflight sends the local reply to a preflight, if the decision has
+// one (see filter.Decision.LocalResponse). An allowed preflight's comes from
+// its serialized template (LocalResponseKey), built on first use.
+func (s *stream) answerPreflight() (answered bool, err error) {
+	d := &s.d
+	if key, ok := d.LocalResponseKey(); ok {
+		a := &s.root.replies[key]
+		if !a.built {
+			status, headers, _ := d.LocalResponse(nil)
+			*a = preflightReply{status: status, headers: abi.NewHeaderTemplate(headers), built: true}
+		}
+		return true, abi.SendLocalResponseTemplate(a.status, &a.headers, d.AllowOrigin(), "cors_preflight")
+	}
+	status, headers, ok := d.LocalResponse(s.root.out[:0])
+	s.root.out = headers[:0]
+	if !ok {
+		return false, nil
+	}
+	return true, abi.SendLocalResponse(status, headers, nil, "cors_preflight")
+}
+
+// preflightReply is an allowed preflight's answer, serialized but for its
+// access-control-allow-origin value.
+type preflightReply struct {
+	status  int
+	headers abi.HeaderTemplate
+	built   bool
 }
 
 // internalError logs a failed host call and counts it; the request goes on

@@ -48,14 +48,12 @@ func give(b []byte) (st, data, size uint32) {
 	return 0, addr, uint32(len(b))
 }
 
-// peek finds a pinned buffer by address without claiming it.
+// peek returns the unclaimed allocation at addr without claiming it.
 func peek(addr uint32) ([]byte, error) {
-	for _, b := range pinned {
-		if addrOf(b) == addr {
-			return b, nil
-		}
+	if hostData == nil || addrOf(hostData) != addr {
+		return nil, errBadAddress
 	}
-	return nil, errBadAddress
+	return hostData, nil
 }
 
 func (h *testHost) Log(level uint32, msg string) uint32 {
@@ -153,17 +151,15 @@ func install(t *testing.T, h *testHost, newRootContext func(uint32) Root) *int {
 	fakeHost = h
 	SetPlugin(newRootContext)
 	SetInternalErrorHook(func() { *errs++ })
-	clear(roots)
-	clear(streams)
+	roots, streams = nil, contexts{}
 	spare, spareBytes = nil, 0
 	t.Cleanup(func() {
 		fakeHost = nil
 		SetPlugin(nil)
 		SetInternalErrorHook(nil)
-		clear(roots)
-		clear(streams)
-		if depth != 0 || len(pinned) != 0 {
-			t.Errorf("after the test: depth %d, %d pinned buffers", depth, len(pinned))
+		roots, streams = nil, contexts{}
+		if depth != 0 || hostData != nil || current != nil {
+			t.Errorf("after the test: depth %d, an unclaimed allocation %v, a current arena %v", depth, hostData != nil, current != nil)
 		}
 	})
 	return errs
@@ -191,7 +187,6 @@ func (r *testRoot) OnConfigure(c []byte) bool {
 	r.config = append(r.config, string(c))
 	return true
 }
-func (r *testRoot) OnDone() bool { r.maybePanic("rootdone"); return true }
 func (r *testRoot) NewStream(id uint32) Stream {
 	r.maybePanic("newstream")
 	if r.noStream {
@@ -222,7 +217,6 @@ func (s *testStream) OnResponseHeaders(n int, eos bool) types.Action {
 	s.root.maybePanic("response")
 	return types.ActionPause
 }
-func (s *testStream) OnDone()   { s.calls = append(s.calls, "done"); s.root.maybePanic("done") }
 func (s *testStream) OnDelete() { s.calls = append(s.calls, "delete"); s.root.maybePanic("delete") }
 
 func TestLifecycle(t *testing.T) {
@@ -249,27 +243,18 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("origin = %q", s.origin)
 	}
 	onResponseHeaders(2, 0, 1)
-	if !onDone(2) {
-		t.Fatal("stream done = false")
-	}
 	onDelete(2)
-	if got := r.streams[2].calls; !slices.Equal(got, []string{"request", "response", "done", "delete"}) {
+	if got := r.streams[2].calls; !slices.Equal(got, []string{"request", "response", "delete"}) {
 		t.Fatalf("stream calls = %q", got)
 	}
-	if _, ok := streams[2]; ok {
+	if streams.get(2) != nil {
 		t.Fatal("stream not deleted")
 	}
 	// Callbacks for a deleted or unknown stream are no-ops.
 	if got := onRequestHeaders(2, 1, 0); got != types.ActionContinue {
 		t.Fatalf("unknown stream: %v", got)
 	}
-	if !onDone(99) {
-		t.Fatal("unknown context done = false")
-	}
 	onDelete(99)
-	if !onDone(1) {
-		t.Fatal("root done = false")
-	}
 	onDelete(1)
 	if len(roots) != 0 || *errs != 0 || len(h.logs) != 0 {
 		t.Fatalf("roots %v, internal errors %d, logs %q", roots, *errs, h.logs)
@@ -324,12 +309,11 @@ func TestPanicsAreRecovered(t *testing.T) {
 	}{
 		{"vmstart", func() any { return onVMStart(1, 0) }, false},
 		{"configure", func() any { return onConfigure(1, 0) }, false},
-		{"newstream", func() any { onContextCreate(2, 1); return nil }, nil},
+		// NewStream runs in the stream's first callback.
+		{"newstream", func() any { return onRequestHeaders(2, 0, 0) }, types.ActionContinue},
 		{"request", func() any { return onRequestHeaders(2, 0, 0) }, types.ActionContinue},
 		{"response", func() any { return onResponseHeaders(2, 0, 0) }, types.ActionContinue},
-		{"done", func() any { return onDone(2) }, true},
-		{"rootdone", func() any { return onDone(1) }, true},
-		{"delete", func() any { onDelete(2); return nil }, nil},
+		{"delete", func() any { onRequestHeaders(2, 0, 0); onDelete(2); return nil }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.panicOn, func(t *testing.T) {
@@ -337,9 +321,7 @@ func TestPanicsAreRecovered(t *testing.T) {
 			r := &testRoot{id: 1}
 			errs := install(t, h, func(uint32) Root { return r })
 			onContextCreate(1, 0)
-			if tt.panicOn != "newstream" {
-				onContextCreate(2, 1)
-			}
+			onContextCreate(2, 1)
 			r.panicOn = tt.panicOn
 			if got := tt.call(); got != tt.want {
 				t.Fatalf("returned %v, want %v", got, tt.want)
@@ -436,6 +418,11 @@ func TestHostCalls(t *testing.T) {
 		if err := AddHeader(MapResponseHeaders, "vary", "origin"); err != nil || !slices.Equal(h.added, [][2]string{{"vary", "origin"}}) {
 			t.Errorf("AddHeader: %v, added %q", err, h.added)
 		}
+		h.added = nil
+		lines := [][2]string{{"access-control-allow-origin", "https://a.test"}, {"vary", "origin"}}
+		if failed, err := AddHeaders(MapResponseHeaders, lines); failed != "" || err != nil || !slices.Equal(h.added, lines) {
+			t.Errorf("AddHeaders = %q, %v; added %q", failed, err, h.added)
+		}
 		if err := SetHeaders(MapResponseHeaders, [][2]string{{"vary", "origin"}}); err != nil || !slices.Equal(h.set, [][2]string{{"vary", "origin"}}) {
 			t.Errorf("SetHeaders: %v, host got %q", err, h.set)
 		}
@@ -477,6 +464,9 @@ func TestHostCallFailures(t *testing.T) {
 		}
 		if _, err := GetHeaders(MapRequestHeaders); !errors.Is(err, types.ErrorInternalFailure) {
 			t.Errorf("GetHeaders err = %v", err)
+		}
+		if failed, err := AddHeaders(MapResponseHeaders, [][2]string{{"vary", "origin"}}); failed != "vary" || !errors.Is(err, types.ErrorInternalFailure) {
+			t.Errorf("AddHeaders = %q, %v", failed, err)
 		}
 	})
 	// GetHeader cannot return the error: it logs it and reports it to the

@@ -15,42 +15,51 @@ type Root interface {
 	// refuses it.
 	OnConfigure(config []byte) bool
 	// NewStream returns the context of a new HTTP stream, or nil to leave the
-	// stream alone.
+	// stream alone. It is called when the stream's first callback runs.
 	NewStream(contextID uint32) Stream
-	// OnDone is called when the host is done with the root context; it
-	// returns whether the context may be deleted now (this package never
-	// calls proxy_done, so return true).
-	OnDone() bool
 }
 
 // Stream is the context of one HTTP stream.
 type Stream interface {
 	// OnRequestHeaders is called with the request headers; read them with
-	// GetHeader or GetHeaders (MapRequestHeaders).
+	// GetHeader or RequestHeaders.
 	OnRequestHeaders(numHeaders int, endOfStream bool) types.Action
 	// OnResponseHeaders is called with the response headers; read them with
-	// GetHeader or GetHeaders (MapResponseHeaders).
+	// GetHeader or AppendHeaders (MapResponseHeaders).
 	OnResponseHeaders(numHeaders int, endOfStream bool) types.Action
-	// OnDone is called when the stream is finished.
-	OnDone()
-	// OnDelete is called when the host deletes the stream; it is the last
-	// call. The values the stream read from the host are reused after it
-	// returns: the stream must drop (or copy) them.
+	// OnDelete is called when the host deletes the stream: the stream is
+	// over, and this is its last call. The values the stream read from the
+	// host are reused after it returns: the stream must drop (or copy) them.
 	OnDelete()
 }
+
+// The module exports neither proxy_on_done nor proxy_on_log: a host skips
+// the callbacks a module does not export (proxy-wasm-cpp-host, which Envoy
+// embeds, treats a missing proxy_on_done as "done"), and each would cost a
+// Go entry per stream for nothing. A stream's end is proxy_on_delete.
 
 var (
 	newRoot       func(rootID uint32) Root
 	internalError func()
-	roots         = map[uint32]Root{}
-	streams       = map[uint32]*streamContext{}
+	roots         []rootEntry // few: one per plugin configuration in the VM
+	streams       contexts
 	spare         []*streamContext // deleted stream contexts, for reuse
 )
 
-// streamContext is a stream and the arena its host replies are written to.
+// rootEntry is a root context and its ID.
+type rootEntry struct {
+	id   uint32
+	root Root
+}
+
+// streamContext is a stream, the root it belongs to and the arena its host
+// replies are written to. Stream is nil until the stream's first callback
+// asks its root for it (NewStream), and stays nil if the root declines.
 type streamContext struct {
 	Stream
-	mem arena
+	root    Root
+	created bool // NewStream was called
+	mem     arena
 }
 
 // maxSpare bounds the deleted stream contexts kept for reuse, and
@@ -64,23 +73,24 @@ const (
 // spareBytes is the memory the arenas of spare hold.
 var spareBytes int
 
-// newStreamContext returns a context for s, reusing a deleted one's arena.
-func newStreamContext(s Stream) *streamContext {
+// newStreamContext returns a context for a stream of r, reusing a deleted
+// one's arena.
+func newStreamContext(r Root) *streamContext {
 	if n := len(spare); n > 0 {
 		c := spare[n-1]
 		spare[n-1] = nil
 		spare = spare[:n-1]
 		spareBytes -= len(c.mem.chunk)
-		c.Stream = s
+		c.root = r
 		return c
 	}
-	return &streamContext{Stream: s}
+	return &streamContext{root: r}
 }
 
 // release drops c's stream and keeps its arena for a later stream, within
 // maxSpare and maxSpareBytes.
 func release(c *streamContext) {
-	c.Stream = nil
+	c.Stream, c.root, c.created = nil, nil, false
 	c.mem.reset()
 	if len(spare) >= maxSpare {
 		return
@@ -103,11 +113,21 @@ func SetPlugin(newRootContext func(rootID uint32) Root) { newRoot = newRootConte
 // internal errors. A panic in the hook is ignored.
 func SetInternalErrorHook(hook func()) { internalError = hook }
 
+// findRoot returns the root context rootID, or nil.
+func findRoot(rootID uint32) Root {
+	for _, e := range roots {
+		if e.id == rootID {
+			return e.root
+		}
+	}
+	return nil
+}
+
 // root returns the root context rootID, creating it if the host skipped
 // proxy_on_context_create (nil if no plugin is registered or rootID is 0).
 // Only the root callbacks use it; a stream needs a root that exists.
 func root(rootID uint32) Root {
-	if r, ok := roots[rootID]; ok {
+	if r := findRoot(rootID); r != nil {
 		return r
 	}
 	if rootID == 0 || newRoot == nil {
@@ -115,45 +135,73 @@ func root(rootID uint32) Root {
 	}
 	r := newRoot(rootID)
 	if r != nil {
-		roots[rootID] = r
+		roots = append(roots, rootEntry{rootID, r})
 	}
 	return r
 }
 
-// The Go side of the exported callbacks (exports_wasip1.go). Each one brackets
-// its work with enter and leave (which releases the host's buffers) and
-// recovers panics, returning the safe value: Continue for the header
-// callbacks, false for vm_start and configure (a configuration whose handling
-// panicked is refused), true for done. Callbacks for unknown contexts are
-// no-ops.
-
-func onContextCreate(contextID, parentID uint32) {
-	enter()
-	defer func() {
-		if v := recover(); v != nil {
-			recovered("proxy_on_context_create", contextID, v)
+// deleteRoot forgets the root context rootID.
+func deleteRoot(rootID uint32) {
+	for i, e := range roots {
+		if e.id == rootID {
+			last := len(roots) - 1
+			copy(roots[i:], roots[i+1:])
+			roots[last] = rootEntry{} // drop the reference
+			roots = roots[:last]
+			return
 		}
-		leave()
-	}()
-	if parentID == 0 {
-		delete(roots, contextID)
-		root(contextID)
-		return
-	}
-	r, ok := roots[parentID]
-	if !ok {
-		return // a stream of an unknown root: its callbacks are no-ops
-	}
-	if s := r.NewStream(contextID); s != nil {
-		streams[contextID] = newStreamContext(s)
 	}
 }
 
+// The exported callbacks. They carry their //go:wasmexport directives
+// themselves, which a native build ignores (the tests call them as Go
+// functions), rather than behind wrappers: a wrapper is one more Wasm call
+// per callback. Each one that runs plugin code brackets it with enter and leave (which releases the
+// host's buffers) and recovers panics, returning the safe value: Continue
+// for the header callbacks, false for vm_start and configure (a
+// configuration whose handling panicked is refused). Callbacks for unknown
+// contexts are no-ops.
+//
+// The deferred functions call recover only when the callback did not
+// finish: a warm request then costs one deferred call per callback, not two
+// (bench/, Wasm calls per exchange).
+
+// onContextCreate records a context. A stream is only noted with its root:
+// the root's NewStream runs in the stream's first callback, so that this
+// callback runs no plugin code and needs no recovery.
+//
+//go:wasmexport proxy_on_context_create
+func onContextCreate(contextID, parentID uint32) {
+	if parentID == 0 {
+		enter()
+		finished := false
+		defer func() {
+			if !finished {
+				recovered("proxy_on_context_create", contextID, recover())
+			}
+			leave()
+		}()
+		deleteRoot(contextID)
+		root(contextID)
+		finished = true
+		return
+	}
+	r := findRoot(parentID)
+	if r == nil {
+		return // a stream of an unknown root: its callbacks are no-ops
+	}
+	if old := streams.put(contextID, newStreamContext(r)); old != nil {
+		release(old) // a host that reuses a live ID: the old stream is gone
+	}
+}
+
+//go:wasmexport proxy_on_vm_start
 func onVMStart(rootID, vmConfigSize uint32) (ok bool) {
 	enter()
+	finished := false
 	defer func() {
-		if v := recover(); v != nil {
-			recovered("proxy_on_vm_start", rootID, v)
+		if !finished {
+			recovered("proxy_on_vm_start", rootID, recover())
 			ok = false
 		}
 		leave()
@@ -161,21 +209,28 @@ func onVMStart(rootID, vmConfigSize uint32) (ok bool) {
 	// The SDK's emulator calls this with root ID 0 and no root context
 	// (Envoy creates the root context first): there is nothing to start.
 	r := root(rootID)
-	if r == nil {
-		return true
-	}
-	return r.OnVMStart(int(vmConfigSize))
+	ok = r == nil || r.OnVMStart(int(vmConfigSize))
+	finished = true
+	return ok
 }
 
+//go:wasmexport proxy_on_configure
 func onConfigure(rootID, configSize uint32) (ok bool) {
 	enter()
+	finished := false
 	defer func() {
-		if v := recover(); v != nil {
-			recovered("proxy_on_configure", rootID, v)
+		if !finished {
+			recovered("proxy_on_configure", rootID, recover())
 			ok = false
 		}
 		leave()
 	}()
+	ok = configure(rootID, configSize)
+	finished = true
+	return ok
+}
+
+func configure(rootID, configSize uint32) bool {
 	r := root(rootID)
 	if r == nil {
 		Log(LogError, "abi: proxy_on_configure for unknown root context "+itoa(rootID))
@@ -193,79 +248,95 @@ func onConfigure(rootID, configSize uint32) (ok bool) {
 	return r.OnConfigure(config)
 }
 
+// stream returns the stream of context c, asking its root for it on the
+// first call; nil when the root declined the stream.
+func (c *streamContext) stream(contextID uint32) Stream {
+	if !c.created {
+		c.created = true
+		c.Stream = c.root.NewStream(contextID)
+	}
+	return c.Stream
+}
+
 // onRequestHeaders and onResponseHeaders are twins on purpose: one helper
 // taking the Stream method as a func value measured about 0.05x of the
 // floor slower on every request (bench/, no origin), in Go's wasm code.
+//
+//go:wasmexport proxy_on_request_headers
 func onRequestHeaders(contextID, numHeaders, endOfStream uint32) (action types.Action) {
-	s, ok := streams[contextID]
-	if !ok {
+	c := streams.get(contextID)
+	if c == nil {
 		return types.ActionContinue
 	}
-	enterStream(&s.mem)
+	enterStream(&c.mem)
+	finished := false
 	defer func() {
-		if v := recover(); v != nil {
-			recovered("proxy_on_request_headers", contextID, v)
+		if !finished {
+			recovered("proxy_on_request_headers", contextID, recover())
 			action = types.ActionContinue
 		}
 		leave()
 	}()
-	return s.OnRequestHeaders(int(numHeaders), endOfStream != 0)
+	action = types.ActionContinue
+	if s := c.stream(contextID); s != nil {
+		action = s.OnRequestHeaders(int(numHeaders), endOfStream != 0)
+	}
+	finished = true
+	return action
 }
 
+//go:wasmexport proxy_on_response_headers
 func onResponseHeaders(contextID, numHeaders, endOfStream uint32) (action types.Action) {
-	s, ok := streams[contextID]
-	if !ok {
+	c := streams.get(contextID)
+	if c == nil {
 		return types.ActionContinue
 	}
-	enterStream(&s.mem)
+	enterStream(&c.mem)
+	finished := false
 	defer func() {
-		if v := recover(); v != nil {
-			recovered("proxy_on_response_headers", contextID, v)
+		if !finished {
+			recovered("proxy_on_response_headers", contextID, recover())
 			action = types.ActionContinue
 		}
 		leave()
 	}()
-	return s.OnResponseHeaders(int(numHeaders), endOfStream != 0)
+	action = types.ActionContinue
+	if s := c.stream(contextID); s != nil {
+		action = s.OnResponseHeaders(int(numHeaders), endOfStream != 0)
+	}
+	finished = true
+	return action
 }
 
-func onDone(contextID uint32) (done bool) {
-	enter()
-	defer func() {
-		if v := recover(); v != nil {
-			recovered("proxy_on_done", contextID, v)
-			done = true
-		}
-		leave()
-	}()
-	if s, ok := streams[contextID]; ok {
-		current = &s.mem
-		s.OnDone()
-		return true
-	}
-	if r, ok := roots[contextID]; ok {
-		return r.OnDone()
-	}
-	return true
-}
-
+// onDelete ends a stream (its OnDelete, if its root ever created it) or
+// forgets a root.
+//
+//go:wasmexport proxy_on_delete
 func onDelete(contextID uint32) {
-	enter()
-	defer func() {
-		if v := recover(); v != nil {
-			recovered("proxy_on_delete", contextID, v)
-		}
-		leave()
-	}()
-	if s, ok := streams[contextID]; ok {
-		delete(streams, contextID)
-		s.OnDelete()
-		release(s)
+	c := streams.remove(contextID)
+	if c == nil {
+		deleteRoot(contextID)
 		return
 	}
-	delete(roots, contextID)
+	if c.Stream == nil {
+		release(c)
+		return
+	}
+	enterStream(&c.mem)
+	finished := false
+	defer func() {
+		if !finished {
+			recovered("proxy_on_delete", contextID, recover())
+		}
+		leave()
+		release(c)
+	}()
+	c.OnDelete()
+	finished = true
 }
 
-// recovered logs a panic recovered in callback and calls the internal error hook.
+// recovered logs a panic recovered in callback and calls the internal error
+// hook.
 func recovered(callback string, contextID uint32, v any) {
 	logPanic(callback, contextID, v)
 	reportInternalError()
@@ -290,6 +361,9 @@ func reportInternalError() {
 // panicString describes a panic value without fmt.
 func panicString(v any) string {
 	switch v := v.(type) {
+	case nil:
+		// runtime.Goexit, or panic(nil) before Go 1.21's PanicNilError.
+		return "(no panic value)"
 	case error:
 		return v.Error()
 	case interface{ String() string }:

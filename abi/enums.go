@@ -40,6 +40,7 @@ const (
 // Host call statuses this package tests for. statusNotInHost is not an ABI
 // value: the native build's host calls return it.
 const (
+	statusOK        = 0
 	statusNotFound  = 1
 	statusNotInHost = ^uint32(0)
 )
@@ -76,10 +77,18 @@ func (s Status) Error() string {
 
 // statusError converts a host call result to an error: nil for OK, the SDK's
 // error value where one exists (types.ErrorStatusNotFound, ...), else a Status.
+// It is small enough to inline, so that a host call that succeeds makes no
+// Wasm call for its status.
 func statusError(st uint32) error {
-	switch st {
-	case 0:
+	if st == 0 {
 		return nil
+	}
+	return failure(st)
+}
+
+// failure is statusError for a status that is not OK.
+func failure(st uint32) error {
+	switch st {
 	case statusNotInHost:
 		return ErrNotInHost
 	case 1:

@@ -6,8 +6,10 @@ import "unsafe"
 //
 // The host copies data into the guest by calling proxy_on_memory_allocate and
 // then writing the returned address into a slot the guest passed to the host
-// call. Each allocation is kept in pinned until the guest claims it (claim)
-// or the outermost exported callback returns (leave).
+// call. The allocation is kept in hostData until the guest claims it (claim),
+// the next allocation replaces it, or the outermost exported callback
+// returns (leave). A host call returns at most one piece of data, and the
+// guest claims it as soon as the call returns, so one slot is enough.
 //
 // During a stream's callbacks the allocations come from the stream's arena,
 // so that what the plugin reads stays valid until the stream is deleted and
@@ -16,14 +18,19 @@ import "unsafe"
 // the first requests have warmed the arenas. Root callbacks (configuration)
 // get fresh buffers.
 //
-// claim looks the address up in pinned rather than converting a host-written
-// number into a pointer, so a host that returns an address it did not get
-// from us yields an error, not a read of arbitrary memory.
+// claim compares the address with hostData's rather than converting a
+// host-written number into a pointer, so a host that returns an address it
+// did not get from us yields an error, not a read of arbitrary memory.
 var (
-	pinned  [][]byte
-	depth   int    // nesting of exported callbacks being run
-	current *arena // the arena of the stream whose callback runs; nil otherwise
+	hostData []byte // the last allocation, not yet claimed
+	depth    int    // nesting of exported callbacks being run
+	current  *arena // the arena of the stream whose callback runs; nil otherwise
 )
+
+// maxHostData bounds one allocation for the host: a larger request is
+// refused (the host call then fails) rather than growing the VM's memory
+// towards its 4 GiB limit.
+const maxHostData = 256 << 20
 
 // arena is the memory the host writes into during one stream's callbacks.
 type arena struct {
@@ -60,48 +67,36 @@ func (a *arena) reset() {
 }
 
 // allocate serves proxy_on_memory_allocate: size bytes for the host to write,
-// or 0 (which the host treats as a failure) for size 0 or a size Go cannot
-// allocate. It makes no host call: the host forbids them here.
-func allocate(size uint32) (addr uint32) {
-	if size == 0 {
+// or 0 (which the host treats as a failure) for size 0 or over maxHostData.
+// It makes no host call (the host forbids them here) and cannot panic, so
+// it needs no recovery.
+//
+//go:wasmexport proxy_on_memory_allocate
+func allocate(size uint32) uint32 {
+	if size == 0 || size > maxHostData {
 		return 0
 	}
-	defer func() {
-		if recover() != nil {
-			addr = 0
-		}
-	}()
-	var b []byte
 	if current != nil {
-		b = current.take(int(size))
+		hostData = current.take(int(size))
 	} else {
-		b = make([]byte, size)
+		hostData = make([]byte, size)
 	}
-	pinned = append(pinned, b)
-	return addrOf(b)
+	return addrOf(hostData)
 }
 
-// claim returns the size bytes the host wrote at addr and stops pinning them:
-// the caller's reference keeps them alive from now on.
+// claim returns the size bytes the host wrote at addr, which must be the
+// last allocation, and stops holding them: the caller's reference keeps
+// them alive from now on.
 func claim(addr, size uint32) ([]byte, error) {
 	if size == 0 {
 		return nil, nil
 	}
-	for i := len(pinned) - 1; i >= 0; i-- {
-		b := pinned[i]
-		if addrOf(b) != addr {
-			continue
-		}
-		if uint32(len(b)) < size {
-			return nil, errBadAddress
-		}
-		last := len(pinned) - 1
-		pinned[i] = pinned[last]
-		pinned[last] = nil
-		pinned = pinned[:last]
-		return b[:size:size], nil
+	b := hostData
+	if b == nil || addrOf(b) != addr || uint32(len(b)) < size {
+		return nil, errBadAddress
 	}
-	return nil, errBadAddress
+	hostData = nil
+	return b[:size:size], nil
 }
 
 // enter marks the start of an exported callback.
@@ -110,19 +105,18 @@ func enter() { depth++ }
 // enterStream marks the start of a stream's callback: the host's writes go
 // to the stream's arena.
 func enterStream(a *arena) {
-	enter()
+	depth++
 	current = a
 }
 
 // leave marks the end of an exported callback; when the outermost one ends,
-// the buffers the host did not hand back are released.
+// the allocation the host did not hand back is released.
 func leave() {
 	depth--
 	if depth <= 0 {
 		depth = 0
 		current = nil
-		clear(pinned)
-		pinned = pinned[:0]
+		hostData = nil
 	}
 }
 

@@ -11,38 +11,34 @@ import (
 )
 
 func TestAllocateAndClaim(t *testing.T) {
-	t.Cleanup(func() { depth = 0; clear(pinned); pinned = pinned[:0] })
+	t.Cleanup(func() { depth = 0; hostData = nil })
 	enter()
-	if got := allocate(0); got != 0 {
-		t.Fatalf("allocate(0) = %d", got)
+	if got := allocate(0); got != 0 || hostData != nil {
+		t.Fatalf("allocate(0) = %d, holding %v", got, hostData != nil)
 	}
-	if len(pinned) != 0 {
-		t.Fatal("allocate(0) pinned a buffer")
+	if got := allocate(maxHostData + 1); got != 0 || hostData != nil {
+		t.Fatalf("allocate(maxHostData+1) = %d, holding %v", got, hostData != nil)
 	}
 	a := allocate(5)
-	b := allocate(3)
-	if a == 0 || b == 0 || a == b || len(pinned) != 2 {
-		t.Fatalf("addresses %d, %d; %d pinned", a, b, len(pinned))
-	}
 	buf, err := peek(a)
-	if err != nil {
-		t.Fatal(err)
+	if a == 0 || err != nil {
+		t.Fatalf("allocate(5) = %d, %v", a, err)
 	}
 	copy(buf, "hello")
 
 	// The host may return fewer bytes than it allocated, never more.
+	if _, err := claim(a, 6); !errors.Is(err, errBadAddress) {
+		t.Fatalf("claim past the allocation: %v", err)
+	}
 	got, err := claim(a, 4)
 	if err != nil || string(got) != "hell" || cap(got) != 4 {
 		t.Fatalf("claim = %q (cap %d), %v", got, cap(got), err)
 	}
-	if len(pinned) != 1 {
-		t.Fatalf("claimed buffer still pinned: %d", len(pinned))
+	if hostData != nil {
+		t.Fatal("claimed allocation still held")
 	}
 	if _, err := claim(a, 4); !errors.Is(err, errBadAddress) {
 		t.Fatalf("second claim: %v", err)
-	}
-	if _, err := claim(b, 4); !errors.Is(err, errBadAddress) {
-		t.Fatalf("claim past the allocation: %v", err)
 	}
 	if _, err := claim(12345, 1); !errors.Is(err, errBadAddress) {
 		t.Fatalf("claim of an unknown address: %v", err)
@@ -51,16 +47,23 @@ func TestAllocateAndClaim(t *testing.T) {
 		t.Fatalf("empty claim = %v, %v", got, err)
 	}
 
-	// Nested callbacks keep the buffers until the outermost one returns.
+	// Only the last allocation can be claimed: a host call returns one
+	// piece of data, claimed as soon as the call returns.
+	first := allocate(3)
+	second := allocate(3)
+	if _, err := claim(first, 3); !errors.Is(err, errBadAddress) {
+		t.Fatalf("claim of an allocation made before the last: %v", err)
+	}
+
+	// Nested callbacks keep the allocation until the outermost one returns.
 	enter()
-	allocate(1)
 	leave()
-	if len(pinned) != 2 {
-		t.Fatalf("inner leave released buffers: %d pinned", len(pinned))
+	if _, err := peek(second); err != nil {
+		t.Fatalf("inner leave released the allocation: %v", err)
 	}
 	leave()
-	if len(pinned) != 0 || depth != 0 {
-		t.Fatalf("outer leave: %d pinned, depth %d", len(pinned), depth)
+	if hostData != nil || depth != 0 {
+		t.Fatalf("outer leave: holding %v, depth %d", hostData != nil, depth)
 	}
 	// The claimed bytes stay valid after release and a GC.
 	runtime.GC()
@@ -154,7 +157,7 @@ func TestSpareArenasKeepAtMostMaxSpareBytes(t *testing.T) {
 }
 
 func TestRootCallbacksGetFreshMemory(t *testing.T) {
-	t.Cleanup(func() { depth = 0; current = nil; clear(pinned); pinned = pinned[:0] })
+	t.Cleanup(func() { depth = 0; current = nil; hostData = nil })
 	var a arena
 	enterStream(&a)
 	inStream := allocate(8)

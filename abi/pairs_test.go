@@ -1,9 +1,11 @@
 package abi
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -127,4 +129,22 @@ func FuzzParsePairs(f *testing.F) {
 			t.Fatalf("accepted %q but it re-serializes as %q", buf, again)
 		}
 	})
+}
+
+func TestHeaderTemplateFillsTheFirstValue(t *testing.T) {
+	headers := [][2]string{
+		{"access-control-allow-origin", "placeholder"},
+		{"access-control-allow-methods", "GET, PUT"},
+		{"vary", "origin"},
+	}
+	tmpl := NewHeaderTemplate(headers)
+	if headers[0][1] != "placeholder" {
+		t.Fatalf("NewHeaderTemplate changed its argument: %q", headers[0])
+	}
+	for _, v := range []string{"https://a.test", "", "*", strings.Repeat("x", 300)} {
+		want := AppendPairs([]byte("prefix"), append([][2]string{{headers[0][0], v}}, headers[1:]...))
+		if got := tmpl.Append([]byte("prefix"), v); !bytes.Equal(got, want) {
+			t.Errorf("Append(%q) =\n%q, want\n%q", v, got, want)
+		}
+	}
 }

@@ -31,6 +31,14 @@ var wasmCalls = flag.Bool("wasmcalls", false, "print TestWasmCallCounts' table a
 // with the top callees, most called first.
 const callsLinePrefix = "wasmcalls\t"
 
+// callBudgets are the most Wasm function calls a scenario's warm exchange
+// may make (issue 14, item 4).
+var callBudgets = map[string]uint64{
+	"no origin":         30,
+	"allowed actual":    60,
+	"allowed preflight": 60,
+}
+
 // topCallees is how many callees the table names per scenario.
 const topCallees = 10
 
@@ -156,8 +164,8 @@ func sumValues(m map[string]uint64) uint64 {
 // callees and the profile summary (profileRules). The count is
 // deterministic, unlike time: the test checks that two warm exchanges in a
 // row count the same, that every one calls something, and that the
-// profile's categories add up to the count.
-// It holds no budget yet (issue 14).
+// profile's categories add up to the count. It holds the budgets of
+// callBudgets.
 func TestWasmCallCounts(t *testing.T) {
 	wasm := testmodule.Get(t, testmodule.WithNames)
 	counter := &callCounter{}
@@ -229,6 +237,9 @@ func TestWasmCallCounts(t *testing.T) {
 		}
 		if !agreed {
 			t.Errorf("%s: no two warm exchanges in a row of %d counted the same Wasm calls; last: %d, %v", s.name, maxTries, prev.total, prev.byName)
+		}
+		if limit, ok := callBudgets[s.name]; ok && prev.total > limit {
+			t.Errorf("%s: %d Wasm calls per warm exchange, want at most %d (%d over)", s.name, prev.total, limit, prev.total-limit)
 		}
 		first := prev
 		rows = append(rows, first)

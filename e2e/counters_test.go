@@ -11,9 +11,6 @@ func TestAnActualRequestIsCountedWhenItsResponseHeadersPass(t *testing.T) {
 	p.expectCounters("after the allowed request's response headers", counts{"cors.actual.allowed": 1})
 	denied.respond(200, plainUpstream...)
 	p.expectCounters("after both responses", counts{"cors.actual.allowed": 1, "cors.actual.denied": 1})
-	allowed.finish()
-	denied.finish()
-	p.expectCounters("after both streams ended", counts{"cors.actual.allowed": 1, "cors.actual.denied": 1})
 }
 
 func TestAPreflightIsCountedWhenAnswered(t *testing.T) {
@@ -43,7 +40,6 @@ func TestCountersAddUpOverManyRequests(t *testing.T) {
 		if x.local() == nil {
 			x.respond(200, plainUpstream...)
 		}
-		x.finish()
 	}
 	p.expectCounters("after 11 requests", counts{
 		"cors.actual.allowed":    3,
@@ -63,7 +59,6 @@ func TestEachHostStartsCountingFromZero(t *testing.T) {
 		p.expectCounters("right after start", counts{})
 		x := p.send(crossOrigin("GET", app))
 		x.respond(200, plainUpstream...)
-		x.finish()
 		p.expectCounters("after one request", counts{"cors.actual.allowed": 1})
 		p.close()
 		if t.Failed() {

@@ -284,7 +284,6 @@ func (c corsCase) run(t *testing.T) {
 		}
 		expectHeaders(t, fmt.Sprintf("the response after the plugin, for the request%s\n  and the upstream's response\n%s", c.req, dump(x.upstream)), got, checks...)
 	}
-	x.finish()
 	if c.counters != nil {
 		p.expectCounters("after the exchange", c.counters)
 	}

@@ -360,12 +360,6 @@ func (x *exchange) respondHeaders(endOfStream bool, status int, headers ...[2]st
 	return x.p.host.GetCurrentResponseHeaders(x.id)
 }
 
-// finish runs proxy_on_log, as Envoy does when a stream ends.
-func (x *exchange) finish() {
-	x.p.t.Helper()
-	x.p.guard("proxy_on_log", func() { x.p.host.CompleteHttpContext(x.id) })
-}
-
 // expectContinues asserts that the request went on unanswered and unchanged.
 func (x *exchange) expectContinues() {
 	t := x.p.t

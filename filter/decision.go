@@ -199,6 +199,12 @@ func (d *Decision) PolicyCounter() (PolicyCounter, bool) {
 	return 0, false
 }
 
+// Denied says whether the decision denies a CORS request (a preflight or an
+// actual request), or would in report mode: such a decision has a LogLine.
+func (d *Decision) Denied() bool {
+	return !d.Allowed && (d.Kind == KindPreflight || d.Kind == KindActual)
+}
+
 // LogLine describes a denial for a debug log line, or returns "" when the
 // request was not denied. Values from the request are quoted, so a crafted
 // header cannot forge log lines.
@@ -207,7 +213,7 @@ func (d *Decision) LogLine() string { return string(d.AppendLogLine(nil)) }
 // AppendLogLine appends LogLine's text to dst: with a reused dst, a denial
 // is logged without allocating.
 func (d *Decision) AppendLogLine(dst []byte) []byte {
-	if d.Allowed || (d.Kind != KindPreflight && d.Kind != KindActual) {
+	if !d.Denied() {
 		return dst
 	}
 	dst = append(dst, "cors: "...)
@@ -241,10 +247,27 @@ func quoteValue(v string) string { return string(appendQuoted(nil, v)) }
 // appendQuoted appends quoteValue(v) to dst.
 func appendQuoted(dst []byte, v string) []byte {
 	if len(v) <= maxQuotedValue {
+		if plainASCII(v) {
+			// What strconv writes for it, without its two calls per byte.
+			dst = append(dst, '"')
+			dst = append(dst, v...)
+			return append(dst, '"')
+		}
 		return strconv.AppendQuoteToASCII(dst, v)
 	}
 	dst = strconv.AppendQuoteToASCII(dst, v[:maxQuotedValue])
 	dst = append(dst, "... ("...)
 	dst = strconv.AppendInt(dst, int64(len(v)), 10)
 	return append(dst, " bytes)"...)
+}
+
+// plainASCII says whether strconv.QuoteToASCII leaves every byte of v as it
+// is: printable ASCII other than the quote and the backslash.
+func plainASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -184,7 +184,7 @@ func (d *decoder) members(v jsonValue, path string, known []string) []jsonMember
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
-		if x == s {
+		if is(x, s) {
 			return true
 		}
 	}

@@ -26,7 +26,7 @@ func (c *Config) Evaluate(r *Request) Decision {
 	}
 	d.Origin = r.Origin
 	d.Kind = KindActual
-	if r.Method == "OPTIONS" && r.RequestMethod != "" {
+	if is(r.Method, "OPTIONS") && r.RequestMethod != "" {
 		d.Kind = KindPreflight
 	}
 	if d.Reason, _, _ = p.checkOrigin(r); d.Reason != ReasonAllowed {
@@ -184,12 +184,14 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 	}
 	for _, line := range lines {
 		for line != "" {
-			var name string
-			if i := strings.IndexByte(line, ','); i >= 0 {
-				name, line = trimSpace(line[:i]), line[i+1:]
-			} else {
-				name, line = trimSpace(line), ""
+			// A loop, not strings.IndexByte: in the module, that is two
+			// Wasm calls per element of the list.
+			i := 0
+			for i < len(line) && line[i] != ',' {
+				i++
 			}
+			name := trimSpace(line[:i])
+			line = line[min(i+1, len(line)):]
 			switch {
 			case name == "":
 				continue
@@ -229,8 +231,7 @@ func trimSpace(s string) string {
 // listsHeader says whether the policy names the header.
 func (p *policy) listsHeader(name string) bool {
 	for _, h := range p.headers {
-		// Browsers send lower case: the plain comparison usually settles it.
-		if len(name) == len(h) && (name == h || equalLower(name, h)) {
+		if equalLower(name, h) {
 			return true
 		}
 	}

@@ -29,7 +29,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,6 +81,47 @@ type fuzzPolicy struct {
 	config string
 	cfg    *Config
 	orc    *oracle
+	// replies are the preflight answers seen by LocalResponseKey, with the
+	// access-control-allow-origin value blanked (see checkFastPaths).
+	replies sync.Map // int -> string
+}
+
+// checkFastPaths checks that the plugin's shortcuts give what the general
+// paths give: the additions of AppendResponseAdditions are what
+// RewriteResponse appends, and decisions with the same LocalResponseKey get
+// the same answer but for its first value, AllowOrigin.
+func checkFastPaths(t *testing.T, fp *fuzzPolicy, d *Decision, upstream [][2]string) {
+	t.Helper()
+	rewritten, changed := d.RewriteResponse(upstream, nil)
+	if add, ok := d.AppendResponseAdditions(upstream, nil); ok {
+		want := append(slices.Clone(upstream), add...)
+		if !d.NeedsResponse() {
+			want = nil
+		}
+		if !slices.Equal(rewritten, want) || changed != (len(add) > 0) {
+			t.Errorf("additions %q to %q, but RewriteResponse gives %q (changed %v)", add, upstream, rewritten, changed)
+		}
+	}
+	status, hdrs, ok := d.LocalResponse(nil)
+	key, keyed := d.LocalResponseKey()
+	if !keyed {
+		if ok && d.Allowed {
+			t.Errorf("an allowed preflight's answer %q has no LocalResponseKey", hdrs)
+		}
+		return
+	}
+	if !ok || len(hdrs) == 0 || hdrs[0] != [2]string{"access-control-allow-origin", d.AllowOrigin()} {
+		t.Errorf("LocalResponseKey %d for the answer %v %q (AllowOrigin %q)", key, ok, hdrs, d.AllowOrigin())
+		return
+	}
+	if key < 0 || key >= 4*fp.cfg.NumPolicies() {
+		t.Errorf("LocalResponseKey %d out of range for %d policies", key, fp.cfg.NumPolicies())
+	}
+	hdrs[0][1] = ""
+	answer := strconv.Itoa(status) + fmt.Sprint(hdrs)
+	if prev, loaded := fp.replies.LoadOrStore(key, answer); loaded && prev != answer {
+		t.Errorf("LocalResponseKey %d for two answers:\n  %s\n  %s", key, prev, answer)
+	}
 }
 
 func newFuzzPolicy(tb testing.TB, config string) *fuzzPolicy {
@@ -118,9 +162,10 @@ func checkWholeRequest(t *testing.T, fp *fuzzPolicy, lines [][2]string, route st
 	if line := d.LogLine(); strings.ContainsAny(line, "\r\n\x00") {
 		t.Errorf("log line spans lines: %q", line)
 	}
-	if (d.LogLine() != "") != (!d.Allowed && (d.Kind == KindActual || d.Kind == KindPreflight)) {
-		t.Errorf("log line %q for allowed=%v kind %v", d.LogLine(), d.Allowed, d.Kind)
+	if (d.LogLine() != "") != (!d.Allowed && (d.Kind == KindActual || d.Kind == KindPreflight)) || (d.LogLine() != "") != d.Denied() {
+		t.Errorf("log line %q for allowed=%v kind %v, Denied %v", d.LogLine(), d.Allowed, d.Kind, d.Denied())
 	}
+	checkFastPaths(t, fp, &d, upstream)
 
 	hdrs := make([][2]string, 0, 32)
 	counters := make([]Counter, 0, 4)

@@ -356,7 +356,7 @@ func (s *originSet) has(o string) bool {
 		return ok
 	}
 	for _, x := range s.list {
-		if x == o {
+		if is(x, o) {
 			return true
 		}
 	}

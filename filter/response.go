@@ -25,6 +25,31 @@ func (d *Decision) LocalResponse(dst [][2]string) (status int, headers [][2]stri
 	return p.preflightOK, dst, true
 }
 
+// LocalResponseKey identifies the answer LocalResponse gives an allowed
+// preflight, but for the value of its first header,
+// access-control-allow-origin (AllowOrigin): two decisions with the same key
+// get the same status and the same headers otherwise. It lets the plugin
+// serialize each answer once per configuration. ok is false when the
+// decision has no such answer (not an allowed preflight, or report mode);
+// keys are below 4 * Config.NumPolicies().
+func (d *Decision) LocalResponseKey() (key int, ok bool) {
+	if d.Kind != KindPreflight || d.report || !d.Allowed {
+		return 0, false
+	}
+	key = 4 * d.policy.index
+	if d.headersAsked {
+		key += 1
+	}
+	if d.privateNetwork {
+		key += 2
+	}
+	return key, true
+}
+
+// AllowOrigin is the access-control-allow-origin value of an allowed
+// request's answer: its origin, or "*" under a policy that allows any.
+func (d *Decision) AllowOrigin() string { return d.allowOrigin() }
+
 // appendPreflightCORS appends the CORS headers of an allowed preflight's
 // answer.
 func (d *Decision) appendPreflightCORS(dst [][2]string) [][2]string {
@@ -91,7 +116,7 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 	vary := -1
 	varied := p.anyOrigin // vary: origin is neither due nor needed
 	for _, h := range hdrs {
-		if owned && strings.HasPrefix(h[0], "access-control-") {
+		if owned && hasPrefix(h[0], "access-control-") {
 			changed = true
 			continue
 		}
@@ -123,6 +148,48 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 		changed = true
 	}
 	return dst, changed
+}
+
+// AppendResponseAdditions is RewriteResponse for the common case where the
+// upstream's lines all stay as they are: it appends to dst the lines to add
+// to hdrs, and ok says this suffices. ok is false when an upstream line must
+// go or change (an access-control-* line of the upstream's under a policy
+// that owns them, or an empty vary line): then use RewriteResponse. With ok,
+// RewriteResponse(hdrs) is hdrs followed by the added lines. The plugin then
+// adds a few lines instead of writing the whole map back, which serializes
+// every line.
+func (d *Decision) AppendResponseAdditions(hdrs, dst [][2]string) (add [][2]string, ok bool) {
+	if !d.NeedsResponse() {
+		return dst, true
+	}
+	if d.VaryOnly() {
+		return append(dst, [2]string{"vary", "origin"}), true
+	}
+	p := d.policy
+	owned := d.Kind == KindActual || p.anyOrigin
+	varied := p.anyOrigin
+	for _, h := range hdrs {
+		name := h[0]
+		switch {
+		case owned && hasPrefix(name, "access-control-"):
+			return dst, false
+		case name == "vary":
+			if strings.Trim(h[1], " \t") == "" {
+				return dst, false
+			}
+			varied = varied || varyCoversOrigin(h[1])
+		}
+	}
+	if owned && (d.Allowed || d.Kind == KindNoOrigin) {
+		dst = d.appendActualCORS(dst)
+	}
+	if d.debug && d.Kind == KindActual && !d.Allowed {
+		dst = append(dst, [2]string{ReasonHeader, d.debugReason()})
+	}
+	if !varied {
+		dst = append(dst, [2]string{"vary", "origin"})
+	}
+	return dst, true
 }
 
 // VaryOnly says whether all the response needs is a line "vary: origin": a
@@ -161,4 +228,9 @@ func (d *Decision) debugReason() string {
 		v = d.Origin
 	}
 	return d.Reason.String() + ": " + quoteValue(v) + " (policy " + d.policy.name + ")"
+}
+
+// hasPrefix is strings.HasPrefix with is's comparison.
+func hasPrefix(s, prefix string) bool {
+	return len(s) >= len(prefix) && is(s[:len(prefix)], prefix)
 }

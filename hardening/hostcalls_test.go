@@ -15,9 +15,9 @@ import (
 // makes these calls: proxy_get_header_map_value (Origin, request phase),
 // proxy_get_header_map_pairs (request and response), proxy_get_property
 // (the route name, for a policy that matches routes),
-// proxy_send_local_response (preflights), proxy_set_header_map_pairs
-// (response), proxy_define_metric (configure), proxy_increment_metric and
-// proxy_log.
+// proxy_send_local_response (preflights), proxy_add_header_map_value and
+// proxy_set_header_map_pairs (response), proxy_define_metric (configure),
+// proxy_increment_metric and proxy_log.
 
 // faultOn makes the calls named name in phase ph (any phase if empty) do f.
 func faultOn(name string, ph wasmhost.Phase, f wasmhost.Fault) wasmhost.FaultFunc {
@@ -50,6 +50,7 @@ const (
 	getValue  = "proxy_get_header_map_value"
 	getPairs  = "proxy_get_header_map_pairs"
 	setPairs  = "proxy_set_header_map_pairs"
+	addValue  = "proxy_add_header_map_value"
 	sendLocal = "proxy_send_local_response"
 	getProp   = "proxy_get_property"
 )
@@ -185,18 +186,31 @@ func TestHostCallFailures(t *testing.T) {
 			fault: faultOn(getPairs, wasmhost.PhaseResponse, foreignAddress), req: actual(app), resp: upstream,
 			untouched: true, metrics: map[string]int64{internalError: 1},
 			problem: []string{"cors: reading response headers:", "not allocated"}},
-		// A host that under-reports the response map: the plugin rewrites
-		// the map it was given (proxy_set_header_map_pairs replaces the
-		// whole map), so the lines it was not shown are gone.
+		// A host that under-reports the response map: the plugin sees no
+		// line of the upstream's to drop, so it adds its own beside them
+		// (proxy_add_header_map_value). The upstream's "*" stays too, and a
+		// browser refuses a response with two access-control-allow-origin
+		// values: it fails closed.
 		{name: "response pairs empty although the upstream sent headers",
 			fault: faultOn(getPairs, wasmhost.PhaseResponse, nothing), req: actual(app), resp: upstream,
 			check: func(t *testing.T, x *wasmhost.Exchange) {
-				allowedActual(t, x)
-				if _, ok := x.Response.Get(":status"); ok {
-					t.Errorf("response %v: the plugin kept lines it was not shown", x.Response)
+				if got := x.Response.Values("access-control-allow-origin"); !slices.Equal(got, []string{"*", app}) {
+					t.Errorf("access-control-allow-origin lines %q, want the upstream's and the plugin's", got)
+				}
+				if _, ok := x.Response.Get("content-type"); !ok {
+					t.Errorf("response %v: the plugin dropped lines it was not shown", x.Response)
 				}
 			},
 			metrics: map[string]int64{actualAllowed: 1}},
+		// An upstream without CORS lines: the plugin adds its lines one by
+		// one, and stops at the first the host refuses.
+		{name: "response line refused (InternalFailure), upstream without CORS lines",
+			fault: faultOn(addValue, wasmhost.PhaseResponse, internalFailure), req: actual(app), resp: corslessUpstream,
+			untouched: true, metrics: map[string]int64{internalError: 1, actualAllowed: 1},
+			problem: []string{"cors: adding access-control-allow-origin:", "internal failure"}},
+		{name: "response lines dropped by the host, upstream without CORS lines",
+			fault: faultOn(addValue, wasmhost.PhaseResponse, nothing), req: actual(app), resp: corslessUpstream,
+			untouched: true, metrics: map[string]int64{actualAllowed: 1}},
 		{name: "response write refused (BadArgument)",
 			fault: faultOn(setPairs, wasmhost.PhaseResponse, badArgument), req: actual(app), resp: upstream,
 			untouched: true, metrics: map[string]int64{internalError: 1, actualAllowed: 1},

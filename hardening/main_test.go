@@ -61,6 +61,10 @@ func preflight(origin, method, acrh string, extra ...string) wasmhost.Headers {
 var upstream = wasmhost.NewHeaders(":status", "200", "content-type", "text/plain",
 	"access-control-allow-origin", "*", "vary", "accept-encoding", "x-request-id", "42")
 
+// corslessUpstream is a response without CORS headers: the plugin adds its
+// lines to it instead of writing the whole map back.
+var corslessUpstream = wasmhost.NewHeaders(":status", "200", "content-type", "text/plain", "x-request-id", "42")
+
 // newVM starts a VM of wasm with the shared compilation cache and closes it
 // when the test ends.
 func newVM(t testing.TB, wasm []byte, opts wasmhost.Options) *wasmhost.VM {

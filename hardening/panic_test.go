@@ -50,7 +50,7 @@ func TestForcedPanics(t *testing.T) {
 			line:    []string{"abi: panic in proxy_on_request_headers", "runtime error: index out of range"}},
 		{name: "response callback, allowed actual",
 			req: actual(app, faultHeader, "panic-response"), resp: upstream, untouched: true,
-			// The request phase decided (allowed); proxy_on_done reports
+			// The request phase decided (allowed); proxy_on_delete reports
 			// the decision whose response never passed.
 			metrics: map[string]int64{internalError: 1, actualAllowed: 1},
 			line:    []string{"abi: panic in proxy_on_response_headers", "corswasm: injected fault: panic-response"}},
@@ -149,7 +149,7 @@ func TestPanicsInARow(t *testing.T) {
 	ms := vm.Metrics()
 	wantCounts := map[string]int64{
 		internalError:    counts[0] + counts[2] + counts[4],
-		actualAllowed:    counts[1] + counts[4], // a response-phase panic is still reported at proxy_on_done
+		actualAllowed:    counts[1] + counts[4], // a response-phase panic is still reported at proxy_on_delete
 		preflightAllowed: counts[3],
 		actualDenied:     counts[5],
 		preflightDenied:  0,

@@ -27,7 +27,6 @@ type root struct{}
 func (root) OnVMStart(int) bool          { return true }
 func (root) OnConfigure([]byte) bool     { return true }
 func (root) NewStream(uint32) abi.Stream { return stream{} }
-func (root) OnDone() bool                { return true }
 
 type stream struct{}
 
@@ -40,5 +39,4 @@ func (stream) OnRequestHeaders(int, bool) types.Action {
 }
 
 func (stream) OnResponseHeaders(int, bool) types.Action { return types.ActionContinue }
-func (stream) OnDone()                                  {}
 func (stream) OnDelete()                                {}

@@ -83,14 +83,14 @@ var requiredExports = []string{
 	"proxy_on_configure",
 	"proxy_on_request_headers",
 	"proxy_on_response_headers",
-	"proxy_on_done",
-	"proxy_on_log",
 	"proxy_on_delete",
 }
 
-// forbiddenExports would make Envoy enter the VM for every body chunk or
-// trailer, for nothing.
+// forbiddenExports would make Envoy enter the VM for nothing: for every
+// body chunk or trailer, or once more per stream.
 var forbiddenExports = map[string]string{
+	"proxy_on_done":              "remove the //go:wasmexport: Envoy would call into the VM once more per stream (a host treats a missing proxy_on_done as done; a stream's end is proxy_on_delete)",
+	"proxy_on_log":               "remove the //go:wasmexport: Envoy would call into the VM once more per stream, for its access log",
 	"_start":                     "a command module: build with -buildmode=c-shared so that the module is a reactor (exports _initialize)",
 	"proxy_on_request_body":      "remove the //go:wasmexport: Envoy would call into the VM for every request body chunk",
 	"proxy_on_response_body":     "remove the //go:wasmexport: Envoy would call into the VM for every response body chunk",

@@ -1,0 +1,80 @@
+package filter
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestLocalResponseKeySeparatesEveryAnswer runs allowed preflights that
+// differ in what their answers carry, under two policies, and checks that
+// two of them share a LocalResponseKey exactly when their answers are the
+// same but for access-control-allow-origin.
+func TestLocalResponseKeySeparatesEveryAnswer(t *testing.T) {
+	cfg := mustParse(t, `{"policies": [
+		{"name": "a", "match": {"pathPrefixes": ["/a"]}, "allowOrigins": ["https://x.test", "https://y.test"],
+		 "allowMethods": ["PUT"], "allowHeaders": ["x-a"], "allowPrivateNetwork": true},
+		{"name": "b", "match": {"pathPrefixes": ["/b"]}, "allowOrigins": ["https://x.test", "https://y.test"],
+		 "allowMethods": ["PUT"], "allowHeaders": ["x-a"], "allowCredentials": true, "allowPrivateNetwork": true}]}`)
+	seen := map[int]string{}
+	answers := map[string]int{}
+	for _, path := range []string{"/a", "/b"} {
+		for _, origin := range []string{"https://x.test", "https://y.test"} {
+			for _, acrh := range []string{"", "x-a"} {
+				for _, pna := range []string{"", "true"} {
+					var r Request
+					r.AddHeaders([][2]string{{":method", "OPTIONS"}, {":path", path}, {"origin", origin},
+						{"access-control-request-method", "PUT"}})
+					if acrh != "" {
+						r.AddHeader("access-control-request-headers", acrh)
+					}
+					if pna != "" {
+						r.AddHeader("access-control-request-private-network", pna)
+					}
+					d := cfg.Evaluate(&r)
+					key, ok := d.LocalResponseKey()
+					status, hdrs, answered := d.LocalResponse(nil)
+					if !ok || !answered || !d.Allowed {
+						t.Fatalf("%s %s %q %q: key %v, answered %v, allowed %v", path, origin, acrh, pna, ok, answered, d.Allowed)
+					}
+					if hdrs[0] != [2]string{"access-control-allow-origin", origin} || d.AllowOrigin() != origin {
+						t.Fatalf("first header %q, AllowOrigin %q; want the origin %q", hdrs[0], d.AllowOrigin(), origin)
+					}
+					hdrs[0][1] = ""
+					answer := fmt.Sprint(status, hdrs)
+					if prev, dup := seen[key]; dup && prev != answer {
+						t.Errorf("key %d for two answers:\n  %s\n  %s", key, prev, answer)
+					}
+					if k, dup := answers[answer]; dup && k != key {
+						t.Errorf("keys %d and %d for one answer %s", k, key, answer)
+					}
+					seen[key], answers[answer] = answer, key
+				}
+			}
+		}
+	}
+	if len(seen) != 8 {
+		t.Errorf("%d keys for 2 policies x (with and without requested headers) x (with and without private network); want 8", len(seen))
+	}
+}
+
+func TestNoLocalResponseKeyWithoutALocalAllowedAnswer(t *testing.T) {
+	enforce := mustParse(t, `{"allowOrigins": ["https://x.test"], "allowMethods": ["PUT"]}`)
+	report := mustParse(t, `{"mode": "report", "allowOrigins": ["https://x.test"], "allowMethods": ["PUT"]}`)
+	for _, tt := range []struct {
+		name  string
+		cfg   *Config
+		lines [][2]string
+	}{
+		{"a denied preflight", enforce, [][2]string{{":method", "OPTIONS"}, {"origin", "https://evil.test"}, {"access-control-request-method", "PUT"}}},
+		{"an actual request", enforce, [][2]string{{":method", "GET"}, {"origin", "https://x.test"}}},
+		{"a request without origin", enforce, [][2]string{{":method", "GET"}}},
+		{"an allowed preflight in report mode", report, [][2]string{{":method", "OPTIONS"}, {"origin", "https://x.test"}, {"access-control-request-method", "PUT"}}},
+	} {
+		var r Request
+		r.AddHeaders(tt.lines)
+		d := tt.cfg.Evaluate(&r)
+		if key, ok := d.LocalResponseKey(); ok {
+			t.Errorf("%s: LocalResponseKey %d", tt.name, key)
+		}
+	}
+}
