@@ -27,3 +27,21 @@ func TestAppendQuotedWritesWhatStrconvWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestByteLoops checks the module's comparisons (bytes.go) against the
+// native ones.
+func TestByteLoops(t *testing.T) {
+	words := []string{"", "a", "ab", "origin", "Origin", "origim", ":method", "access-control-request-method", "access-control-request-headers", "a,b", ",", "x,"}
+	for _, s := range words {
+		for _, u := range words {
+			if got, want := equalLoop(s, u), s == u; got != want {
+				t.Errorf("equalLoop(%q, %q) = %v, want %v", s, u, got, want)
+			}
+		}
+		for _, c := range []byte{',', 'a', 'o', 0} {
+			if got, want := indexByteLoop(s, c), strings.IndexByte(s, c); got != want {
+				t.Errorf("indexByteLoop(%q, %q) = %d, want %d", s, c, got, want)
+			}
+		}
+	}
+}

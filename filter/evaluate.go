@@ -184,11 +184,9 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 	}
 	for _, line := range lines {
 		for line != "" {
-			// A loop, not strings.IndexByte: in the module, that is two
-			// Wasm calls per element of the list.
-			i := 0
-			for i < len(line) && line[i] != ',' {
-				i++
+			i := indexByte(line, ',')
+			if i < 0 {
+				i = len(line)
 			}
 			name := trimSpace(line[:i])
 			line = line[min(i+1, len(line)):]
@@ -231,7 +229,7 @@ func trimSpace(s string) string {
 // listsHeader says whether the policy names the header.
 func (p *policy) listsHeader(name string) bool {
 	for _, h := range p.headers {
-		if equalLower(name, h) {
+		if isFold(name, h) {
 			return true
 		}
 	}

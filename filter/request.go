@@ -45,78 +45,63 @@ func (r *Request) Reset() {
 
 // AddHeader records one request header line. Names must be lower case, as
 // Envoy hands them over; headers the engine does not read are ignored.
-func (r *Request) AddHeader(name, value string) {
-	r.AddHeaders([][2]string{{name, value}})
-}
+func (r *Request) AddHeader(name, value string) { r.addHeader(name, value) }
 
 // AddHeaders records request header lines, name and value, in order, as
 // AddHeader does.
-//
-// It picks the candidate by length and compares bytes in a loop (is): in
-// Go's Wasm code, a string switch calls the runtime's memequal for every
-// name as long as a case, two Wasm calls per header.
 func (r *Request) AddHeaders(lines [][2]string) {
 	for _, h := range lines {
-		name, value := h[0], h[1]
-		switch len(name) {
-		case len(":path"):
-			if is(name, ":path") {
-				r.Path = value
-			}
-		case len("origin"): // and "cookie"
-			if is(name, "origin") {
-				r.Origin = value
-				r.HasOrigin = true
-				r.originLines++
-			} else if is(name, "cookie") {
-				r.Credentialed = true
-			}
-		case len(":method"):
-			if is(name, ":method") {
-				r.Method = value
-			}
-		case len(":authority"):
-			if is(name, ":authority") {
-				r.Authority = value
-			}
-		case len("authorization"):
-			if is(name, "authorization") {
-				r.Credentialed = true
-			}
-		case len("access-control-request-method"):
-			if !is(name, "access-control-request-method") {
-				break
-			}
-			if r.HasRequestMethod {
-				// Two lines are a list, which is never a single method token.
-				r.RequestMethod = r.RequestMethod + "," + value
-				continue
-			}
-			r.RequestMethod = value
-			r.HasRequestMethod = true
-		case len("access-control-request-headers"):
-			if is(name, "access-control-request-headers") {
-				r.RequestHeaders = append(r.RequestHeaders, value)
-			}
-		case len("access-control-request-private-network"):
-			if is(name, "access-control-request-private-network") {
-				r.RequestPrivateNetwork = value
-			}
-		}
+		r.addHeader(h[0], h[1])
 	}
 }
 
-// is reports whether s equals t, comparing byte by byte in a loop: on the
-// engine's hot paths it stands in for ==, which in Go's Wasm code calls the
-// runtime (memequal, then memeqbody) for strings longer than 6 bytes.
-func is(s, t string) bool {
-	if len(s) != len(t) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] != t[i] {
-			return false
+// addHeader is AddHeader. It picks the candidate by length and compares
+// with is: in Go's Wasm code, a string switch calls the runtime's memequal
+// for every name as long as a case, two Wasm calls per header.
+func (r *Request) addHeader(name, value string) {
+	switch len(name) {
+	case len(":path"):
+		if is(name, ":path") {
+			r.Path = value
+		}
+	case len("origin"): // and "cookie"
+		if is(name, "origin") {
+			r.Origin = value
+			r.HasOrigin = true
+			r.originLines++
+		} else if is(name, "cookie") {
+			r.Credentialed = true
+		}
+	case len(":method"):
+		if is(name, ":method") {
+			r.Method = value
+		}
+	case len(":authority"):
+		if is(name, ":authority") {
+			r.Authority = value
+		}
+	case len("authorization"):
+		if is(name, "authorization") {
+			r.Credentialed = true
+		}
+	case len("access-control-request-method"):
+		if !is(name, "access-control-request-method") {
+			break
+		}
+		if r.HasRequestMethod {
+			// Two lines are a list, which is never a single method token.
+			r.RequestMethod = r.RequestMethod + "," + value
+			return
+		}
+		r.RequestMethod = value
+		r.HasRequestMethod = true
+	case len("access-control-request-headers"):
+		if is(name, "access-control-request-headers") {
+			r.RequestHeaders = append(r.RequestHeaders, value)
+		}
+	case len("access-control-request-private-network"):
+		if is(name, "access-control-request-private-network") {
+			r.RequestPrivateNetwork = value
 		}
 	}
-	return true
 }
