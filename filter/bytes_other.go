@@ -2,13 +2,8 @@
 
 package filter
 
-import "strings"
-
 // is reports whether s equals t (see bytes.go).
 func is(s, t string) bool { return s == t }
-
-// indexByte is strings.IndexByte (see bytes.go).
-func indexByte(s string, c byte) int { return strings.IndexByte(s, c) }
 
 // isFold reports whether s equals lower, an ASCII lower-case string, in
 // any letter case (see bytes.go). Browsers send lower case: the plain

@@ -5,9 +5,6 @@ package filter
 // is reports whether s equals t (see bytes.go).
 func is(s, t string) bool { return equalLoop(s, t) }
 
-// indexByte is strings.IndexByte (see bytes.go).
-func indexByte(s string, c byte) int { return indexByteLoop(s, c) }
-
 // isFold reports whether s equals lower, an ASCII lower-case string, in
 // any letter case (see bytes.go).
 func isFold(s, lower string) bool { return equalLower(s, lower) }

@@ -184,7 +184,7 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 	}
 	for _, line := range lines {
 		for line != "" {
-			i := indexByte(line, ',')
+			i := strings.IndexByte(line, ',')
 			if i < 0 {
 				i = len(line)
 			}
