@@ -28,15 +28,14 @@ func TestAppendQuotedWritesWhatStrconvWrites(t *testing.T) {
 	}
 }
 
-// TestByteLoops checks the module's comparisons (bytes.go: equalWords for
+// TestByteLoops checks the module's comparisons (bytes.go: equalLoop for
 // is, equalLower for isFold) against the native ones.
 func TestByteLoops(t *testing.T) {
-	words := []string{"", "a", "ab", "origin", "Origin", "origim", ":method", "access-control-request-method", "access-control-request-headers",
-		"a,b", ",", "x,", "12345678", "12345679", "123456789", "023456789", "1234567890123456", "1234567890123457"}
+	words := []string{"", "a", "ab", "origin", "Origin", "origim", ":method", "access-control-request-method", "access-control-request-headers", "a,b", ",", "x,"}
 	for _, s := range words {
 		for _, u := range words {
-			if got, want := equalWords(s, u), s == u; got != want {
-				t.Errorf("equalWords(%q, %q) = %v, want %v", s, u, got, want)
+			if got, want := equalLoop(s, u), s == u; got != want {
+				t.Errorf("equalLoop(%q, %q) = %v, want %v", s, u, got, want)
 			}
 			if got, want := equalLower(s, strings.ToLower(u)), strings.EqualFold(s, u); got != want {
 				t.Errorf("equalLower(%q, %q) = %v, want %v", s, strings.ToLower(u), got, want)
