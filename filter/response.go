@@ -128,14 +128,9 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 		}
 		dst = append(dst, h)
 	}
-	if owned && (d.Allowed || d.Kind == KindNoOrigin) {
-		dst = d.appendActualCORS(dst)
-		changed = true
-	}
-	if d.debug && d.Kind == KindActual && !d.Allowed {
-		dst = append(dst, [2]string{ReasonHeader, d.debugReason()})
-		changed = true
-	}
+	n := len(dst)
+	dst = d.appendOwnLines(dst, owned)
+	changed = changed || len(dst) > n
 	if !varied {
 		// A line of its own, as proxy_add_header_map_value adds it: the
 		// upstream's lines stay as they are, and no value is built (a
@@ -180,16 +175,24 @@ func (d *Decision) AppendResponseAdditions(hdrs, dst [][2]string) (add [][2]stri
 			varied = varied || varyCoversOrigin(h[1])
 		}
 	}
+	dst = d.appendOwnLines(dst, owned)
+	if !varied {
+		dst = append(dst, [2]string{"vary", "origin"})
+	}
+	return dst, true
+}
+
+// appendOwnLines appends the lines the plugin sets on a response besides
+// vary: the policy's CORS headers when they are the plugin's to set
+// (owned) and due, and the reason header of a debug denial.
+func (d *Decision) appendOwnLines(dst [][2]string, owned bool) [][2]string {
 	if owned && (d.Allowed || d.Kind == KindNoOrigin) {
 		dst = d.appendActualCORS(dst)
 	}
 	if d.debug && d.Kind == KindActual && !d.Allowed {
 		dst = append(dst, [2]string{ReasonHeader, d.debugReason()})
 	}
-	if !varied {
-		dst = append(dst, [2]string{"vary", "origin"})
-	}
-	return dst, true
+	return dst
 }
 
 // VaryOnly says whether all the response needs is a line "vary: origin": a
