@@ -202,9 +202,10 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 		return types.ActionContinue
 	}
 	s.req.Reset()
-	// The scratch slices are not cleared after use: what they still view
-	// is the stream's arena, which outlives them anyway (abi), and clearing
-	// costs runtime calls on every request.
+	// The root's scratch slices are not cleared after use (clearing costs
+	// runtime calls on every request): until a later request overwrites
+	// them, they view the last request's header lines, which keeps that
+	// stream's arena chunk alive even if abi dropped it for its size.
 	hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapRequestHeaders)
 	s.root.headers = hdrs[:0]
 	if err != nil {

@@ -30,10 +30,15 @@ type Request struct {
 	originLines int
 }
 
-// Reset clears r for reuse, keeping the capacity of RequestHeaders. It
-// sets the fields one by one: assigning a whole Request would clear it
-// through the runtime (two Wasm calls per request in the module).
+// Reset clears r for reuse, keeping the capacity of RequestHeaders (whose
+// lines it clears, so that r holds no view of a request it no longer
+// describes). It sets the fields one by one: assigning a whole Request
+// would clear it through the runtime (two Wasm calls per request in the
+// module).
 func (r *Request) Reset() {
+	for i := 0; i < len(r.RequestHeaders); i++ { // not clear: a runtime call in the module
+		r.RequestHeaders[i] = ""
+	}
 	r.Method, r.Authority, r.Path, r.RouteName = "", "", "", ""
 	r.Origin, r.HasOrigin = "", false
 	r.RequestMethod, r.HasRequestMethod = "", false
