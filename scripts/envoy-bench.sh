@@ -82,7 +82,7 @@ echo "envoy-bench: $("$ENVOY" --version 2>/dev/null | tr -s ' ' | head -n1)"
 echo "envoy-bench: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, Envoy --concurrency $ENVOY_CONCURRENCY, $(nproc) CPUs"
 
 GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -ldflags="-s -w" -trimpath -o "$work/plugin.wasm" .
-go run ./cmd/wasishim "$work/plugin.wasm"
+go run ./cmd/postlink "$work/plugin.wasm"
 cat >"$work/preflight.lua" <<'EOF'
 wrk.method = "OPTIONS"
 EOF

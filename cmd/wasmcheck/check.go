@@ -127,7 +127,7 @@ var wasip1 = []string{
 
 // allowedWASI are the WASI functions a module built by Go with only the
 // packages this project allows imports (no os, fmt, log, encoding/json),
-// once the post-link step (cmd/wasishim) has defined sched_yield and
+// once the post-link step (cmd/postlink) has defined sched_yield and
 // poll_oneoff inside it.
 var allowedWASI = []string{
 	"proc_exit", "args_get", "args_sizes_get", "clock_time_get",
@@ -255,7 +255,7 @@ func (r *Report) checkImports(m *wasm.Module) {
 			case !slices.Contains(wasip1, imp.Name):
 				r.problem("import " + name + " is not a wasip1 function: no host provides it")
 			case slices.Contains(wasishim.Names(), imp.Name):
-				r.problem("import " + name + ": Envoy 1.28-1.32 lack it and refuse the module, and Envoy 1.33-1.38 stub poll_oneoff so that Go's runtime dies at its first timer wait; run the post-link step that defines it inside the module: go run ./cmd/wasishim " + "MODULE.wasm (make build does)")
+				r.problem("import " + name + ": Envoy 1.28-1.32 lack it and refuse the module, and Envoy 1.33-1.38 stub poll_oneoff so that Go's runtime dies at its first timer wait; run the post-link step that defines it inside the module: go run ./cmd/postlink " + "MODULE.wasm (make build does)")
 			case !slices.Contains(allowedWASI, imp.Name):
 				r.problem("import " + name + " is not among the WASI functions a module of this project may use (" + strings.Join(allowedWASI, ", ") + "): some package pulls in os or file APIs (fmt, log, encoding/json, os, ...); remove that import from the wasm build")
 			}

@@ -171,7 +171,7 @@ func TestEnvoyVersions(t *testing.T) {
 	t.Run("a module that imports the scheduler functions fails and runs only on 1.39+", func(t *testing.T) {
 		r, _ := Check(good().withImport(wasiModule, "sched_yield", words(0, i32)).withImport(wasiModule, "poll_oneoff", words(4, i32)).encode())
 		if len(r.Problems) != 2 || !strings.Contains(r.Problems[0], "wasi_snapshot_preview1.sched_yield: Envoy 1.28-1.32 lack it") ||
-			!strings.Contains(r.Problems[1], "go run ./cmd/wasishim") {
+			!strings.Contains(r.Problems[1], "go run ./cmd/postlink") {
 			t.Errorf("problems %q, want one for each import, naming the post-link step", r.Problems)
 		}
 		wantBands(t, r, "Envoy 1.39 and newer", "loads", "poll_oneoff is a stub there that fails with ENOSYS", "refused at load: it lacks sched_yield, poll_oneoff")

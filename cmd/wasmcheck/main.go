@@ -12,7 +12,7 @@
 // anything but known env.proxy_* host functions (with the host's signature)
 // and the WASI functions a module of this project may use: in particular it
 // fails a module that still imports wasi_snapshot_preview1.sched_yield or
-// poll_oneoff, which the post-link step (cmd/wasishim) defines inside it.
+// poll_oneoff, which the post-link step (cmd/postlink) defines inside it.
 // The range of Envoy releases comes from its imports. A module that fails
 // gets the full report, then its problems, whatever -v says.
 package main

@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/corswasm/corswasm/internal/wasmcode"
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/leb128"
 	"github.com/tetratelabs/wabin/wasm"
@@ -302,39 +303,14 @@ func remapNames(m *wasm.Module, index []uint32, embedded []*shim, first uint32) 
 	return nil
 }
 
-// sections calls fn for each section of a module's bytes: its id, where the
-// section starts (its id byte) and where its payload starts and ends.
-func sections(module []byte, fn func(id byte, start, payload, end int) error) error {
-	if len(module) < 8 {
-		return errors.New("not a WebAssembly module: shorter than its header")
-	}
-	for p := 8; p < len(module); {
-		id := module[p]
-		size, n, err := uleb(module, p+1, 5)
-		if err != nil {
-			return fmt.Errorf("section at byte %d: size: %w", p, err)
-		}
-		payload := p + 1 + n
-		end := payload + int(size)
-		if end > len(module) {
-			return fmt.Errorf("section %d at byte %d runs past the end of the module", id, p)
-		}
-		if err := fn(id, p, payload, end); err != nil {
-			return err
-		}
-		p = end
-	}
-	return nil
-}
-
 // checkNameSection refuses a name section with subsections wabin would
 // silently drop (it keeps the module, function and local names).
 func checkNameSection(module []byte) error {
-	return sections(module, func(id byte, _, payload, end int) error {
+	return wasmcode.Sections(module, func(id byte, _, payload, end int) error {
 		if id != wasm.SectionIDCustom {
 			return nil
 		}
-		nameLen, n, err := uleb(module, payload, 5)
+		nameLen, n, err := wasmcode.Uleb(module, payload, 5)
 		if err != nil {
 			return fmt.Errorf("custom section at byte %d: name: %w", payload, err)
 		}
@@ -344,7 +320,7 @@ func checkNameSection(module []byte) error {
 		}
 		for p += int(nameLen); p < end; {
 			sub := module[p]
-			size, n, err := uleb(module, p+1, 5)
+			size, n, err := wasmcode.Uleb(module, p+1, 5)
 			if err != nil {
 				return fmt.Errorf("name section: subsection %d: %w", sub, err)
 			}
@@ -362,7 +338,7 @@ func checkNameSection(module []byte) error {
 // the format orders them.
 func insertDataCount(module []byte, count uint32) ([]byte, error) {
 	at := -1
-	err := sections(module, func(id byte, start, _, _ int) error {
+	err := wasmcode.Sections(module, func(id byte, start, _, _ int) error {
 		if at < 0 && (id == wasm.SectionIDCode || id == wasm.SectionIDData) {
 			at = start
 		}

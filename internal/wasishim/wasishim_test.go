@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/corswasm/corswasm/internal/wasmcode"
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
 	"github.com/tetratelabs/wazero"
@@ -25,7 +26,7 @@ const (
 
 // padded is a call with its index written in five bytes, as Go's linker
 // writes it.
-func padded(op byte, idx uint32) []byte { return appendUleb([]byte{op}, idx, 5) }
+func padded(op byte, idx uint32) []byte { return wasmcode.AppendUleb([]byte{op}, idx, 5) }
 
 // synthetic is a small module shaped like Go's: imports with the two WASI
 // functions among others, defined functions in a table at offset 4096,
@@ -195,7 +196,7 @@ func TestEmbedRemapsEveryReferenceToAFunction(t *testing.T) {
 func sectionIDs(t *testing.T, module []byte) []byte {
 	t.Helper()
 	var ids []byte
-	if err := sections(module, func(id byte, _, _, _ int) error {
+	if err := wasmcode.Sections(module, func(id byte, _, _, _ int) error {
 		ids = append(ids, id)
 		return nil
 	}); err != nil {

@@ -1,7 +1,7 @@
 // Package wasmbuild builds this repository's modules (plugin.wasm, the
 // benchmarks' floor module) as `make build` does, for the tools and tests
-// that run them: the go build, then the post-link step of package
-// wasishim.
+// that run them: the go build, then the post-link step (PostLink: packages
+// wasishim and gojumps).
 package wasmbuild
 
 import (
@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/corswasm/corswasm/internal/gojumps"
 	"github.com/corswasm/corswasm/internal/wasishim"
 )
 
@@ -22,9 +23,8 @@ var Flags = []string{"-buildmode=c-shared", "-ldflags=-s -w", "-trimpath"}
 
 // Build builds the package pkg (".", or a path such as "./bench/floor")
 // of the module in root into out, with the release flags and any extra
-// ones (e.g. "-tags=corswasm_faultinject"), then defines the WASI functions
-// older Envoys lack inside it (wasishim.Embed), as `make build` does. Its
-// error holds the compiler's output.
+// ones (e.g. "-tags=corswasm_faultinject"), then runs the post-link step
+// (PostLink), as `make build` does. Its error holds the compiler's output.
 func Build(ctx context.Context, root, pkg, out string, extra ...string) error {
 	if err := Compile(ctx, root, pkg, out, extra...); err != nil {
 		return err
@@ -33,11 +33,34 @@ func Build(ctx context.Context, root, pkg, out string, extra ...string) error {
 	if err != nil {
 		return err
 	}
-	rewritten, _, err := wasishim.Embed(module)
+	rewritten, _, err := PostLink(module)
 	if err != nil {
 		return fmt.Errorf("post-link step on %s: %w", out, err)
 	}
 	return os.WriteFile(out, rewritten, 0o644)
+}
+
+// PostLinkReport says what PostLink did.
+type PostLinkReport struct {
+	WASI  *wasishim.Report
+	Jumps gojumps.Report
+}
+
+// PostLink is the post-link step of the build (cmd/postlink, `make
+// build`): it defines inside module the WASI functions older Envoys lack
+// (wasishim.Embed), then makes the jumps of its Go code direct
+// (gojumps.Rewrite). Nothing is returned but an error when either step
+// cannot fully read the module.
+func PostLink(module []byte) ([]byte, PostLinkReport, error) {
+	var r PostLinkReport
+	var err error
+	if module, r.WASI, err = wasishim.Embed(module); err != nil {
+		return nil, PostLinkReport{}, err
+	}
+	if module, r.Jumps, err = gojumps.Rewrite(module); err != nil {
+		return nil, PostLinkReport{}, fmt.Errorf("making jumps direct: %w", err)
+	}
+	return module, r, nil
 }
 
 // Compile is Build without the post-link step: the go build alone, whose

@@ -81,7 +81,7 @@ func TestRun(t *testing.T) {
 		if err := run(p, "", &out); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out.String(), "imports neither sched_yield nor poll_oneoff: nothing to do") {
+		if !strings.Contains(out.String(), "imports neither sched_yield nor poll_oneoff: no WASI function to define") {
 			t.Errorf("output %q", out.String())
 		}
 	})
@@ -96,7 +96,7 @@ func TestRun(t *testing.T) {
 		if got, _ := os.ReadFile(p); !bytes.Equal(got, bad) {
 			t.Error("the refused module's file changed")
 		}
-		if entries, _ := filepath.Glob(filepath.Join(dir, ".wasishim-*")); len(entries) != 0 {
+		if entries, _ := filepath.Glob(filepath.Join(dir, ".postlink-*")); len(entries) != 0 {
 			t.Errorf("temporary files left: %q", entries)
 		}
 	})

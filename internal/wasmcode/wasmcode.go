@@ -1,0 +1,269 @@
+// Package wasmcode reads WebAssembly binaries at the level the project's
+// post-link steps (packages wasishim and gojumps) rewrite them: the
+// sections of a module, and the instructions of a code body with where
+// their bytes lie, so that a rewrite changes one immediate and copies
+// everything else byte for byte.
+package wasmcode
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Instr is one instruction of a code body, as Decode reads it.
+type Instr struct {
+	Op         byte   // the opcode; 0xFC for the prefixed ones
+	Sub        uint32 // the sub-opcode after 0xFC
+	Start, End int    // the instruction's bytes in the body
+	// Imm is where the first immediate starts (Start+1, or after the
+	// sub-opcode of a prefixed instruction).
+	Imm int
+	// For call and ref.func: the function index and where its LEB128
+	// encoding lies.
+	HasFunc         bool
+	FuncIdx         uint32
+	FuncAt, FuncEnd int
+}
+
+// Opcodes with immediates (WebAssembly 2.0, binary format).
+const (
+	OpBlock, OpLoop, OpIf    = 0x02, 0x03, 0x04
+	OpEnd                    = 0x0B
+	OpBr, OpBrIf, OpBrTable  = 0x0C, 0x0D, 0x0E
+	OpCall, OpCallIndirect   = 0x10, 0x11
+	OpSelectTyped            = 0x1C
+	OpLocalGet, OpLocalSet   = 0x20, 0x21
+	OpTableSet               = 0x26 // local.get .. global.set, table.get, table.set
+	OpLoadFirst, OpStoreLast = 0x28, 0x3E
+	OpMemorySize, OpMemGrow  = 0x3F, 0x40
+	OpI32Const, OpI64Const   = 0x41, 0x42
+	OpF32Const, OpF64Const   = 0x43, 0x44
+	OpI32Eqz                 = 0x45
+	OpNumericFirst           = 0x45 // through 0xC4, sign extension included
+	OpNumericLast            = 0xC4
+	OpRefNull, OpRefIsNull   = 0xD0, 0xD1
+	OpRefFunc                = 0xD2
+	OpMiscPrefix             = 0xFC
+)
+
+// BlockTypeEmpty is the block type of a block, loop or if without
+// parameters or results.
+const BlockTypeEmpty = 0x40
+
+// Instructions without immediates outside the numeric range: unreachable,
+// nop, else, return, drop, select.
+var bare = [256]bool{0x00: true, 0x01: true, 0x05: true, 0x0F: true, 0x1A: true, 0x1B: true, OpRefIsNull: true}
+
+// Decode reads body (a code body after its locals) instruction by
+// instruction and calls fn for each. It knows the MVP instructions, sign
+// extension, the 0xFC prefix (saturating truncation, bulk memory, table
+// instructions) and reference types; any other opcode is an error, as is a
+// body whose final end is not its last byte.
+func Decode(body []byte, fn func(in Instr) error) error {
+	depth := 0
+	for p := 0; p < len(body); {
+		in := Instr{Op: body[p], Start: p, Imm: p + 1}
+		q := p + 1
+		var err error
+		// u reads an unsigned LEB128 immediate of at most 5 bytes.
+		u := func() uint32 {
+			if err != nil {
+				return 0
+			}
+			var v uint32
+			var n int
+			v, n, err = Uleb(body, q, 5)
+			q += n
+			return v
+		}
+		// s skips a signed LEB128 immediate of at most n bytes.
+		s := func(max int) {
+			if err != nil {
+				return
+			}
+			var n int
+			_, n, err = Sleb(body, q, max)
+			q += n
+		}
+		// fixed skips n bytes.
+		fixed := func(n int) {
+			if err == nil && q+n > len(body) {
+				err = errors.New("truncated immediate")
+			}
+			q += n
+		}
+		switch op := in.Op; {
+		case bare[op], op >= OpNumericFirst && op <= OpNumericLast:
+		case op == OpBlock, op == OpLoop, op == OpIf:
+			depth++
+			// A block type: 0x40 (none), a value type (one byte, 0x6F-0x7F)
+			// or a type index as a signed 33-bit LEB128.
+			if q < len(body) && (body[q] == BlockTypeEmpty || body[q] >= 0x6F && body[q] <= 0x7F) {
+				q++
+			} else {
+				s(5)
+			}
+		case op == OpEnd:
+			depth--
+		case op == OpBr, op == OpBrIf:
+			u()
+		case op == OpBrTable:
+			n := u()
+			for i := uint32(0); i <= n && err == nil; i++ {
+				u()
+			}
+		case op == OpCall, op == OpRefFunc:
+			in.HasFunc, in.FuncAt = true, q
+			in.FuncIdx = u()
+			in.FuncEnd = q
+		case op == OpCallIndirect:
+			u() // type
+			u() // table
+		case op == OpSelectTyped:
+			n := u()
+			fixed(int(n))
+		case op >= OpLocalGet && op <= OpTableSet:
+			u()
+		case op >= OpLoadFirst && op <= OpStoreLast:
+			u() // alignment
+			u() // offset
+		case op == OpMemorySize, op == OpMemGrow:
+			u() // memory index
+		case op == OpI32Const:
+			s(5)
+		case op == OpI64Const:
+			s(10)
+		case op == OpF32Const:
+			fixed(4)
+		case op == OpF64Const:
+			fixed(8)
+		case op == OpRefNull:
+			fixed(1)
+		case op == OpMiscPrefix:
+			in.Sub = u()
+			in.Imm = q
+			switch in.Sub {
+			case 0, 1, 2, 3, 4, 5, 6, 7: // trunc_sat
+			case 8: // memory.init data, memory
+				u()
+				u()
+			case 9, 11, 13, 15, 16, 17: // data.drop, memory.fill, elem.drop, table.grow/size/fill
+				u()
+			case 10, 12, 14: // memory.copy, table.init, table.copy
+				u()
+				u()
+			default:
+				if err == nil {
+					err = fmt.Errorf("unknown instruction 0xFC %d", in.Sub)
+				}
+			}
+		default:
+			return fmt.Errorf("byte %d: unknown opcode 0x%02X: refusing to rewrite a body it cannot fully read", p, op)
+		}
+		if err != nil {
+			return fmt.Errorf("byte %d: opcode 0x%02X: %w", p, in.Op, err)
+		}
+		if q > len(body) {
+			return fmt.Errorf("byte %d: opcode 0x%02X: truncated immediate", p, in.Op)
+		}
+		in.End = q
+		if depth < 0 && q != len(body) {
+			return fmt.Errorf("byte %d: the function's end comes before the last of its %d bytes", p, len(body))
+		}
+		if err := fn(in); err != nil {
+			return err
+		}
+		p = q
+	}
+	if depth != -1 {
+		return errors.New("the body does not close with end")
+	}
+	return nil
+}
+
+// Uleb reads an unsigned LEB128 number of at most max bytes at b[p:], and
+// returns it with its length.
+func Uleb(b []byte, p, max int) (uint32, int, error) {
+	var v uint64
+	for i := 0; i < max; i++ {
+		if p+i >= len(b) {
+			return 0, 0, errors.New("truncated LEB128 number")
+		}
+		c := b[p+i]
+		v |= uint64(c&0x7F) << (7 * i)
+		if c&0x80 == 0 {
+			if v > 0xFFFFFFFF {
+				return 0, 0, errors.New("LEB128 number over 32 bits")
+			}
+			return uint32(v), i + 1, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("LEB128 number longer than %d bytes", max)
+}
+
+// Sleb reads a signed LEB128 number of at most max bytes (at most 10) at
+// b[p:], and returns it with its length.
+func Sleb(b []byte, p, max int) (int64, int, error) {
+	var v int64
+	for i := 0; i < max; i++ {
+		if p+i >= len(b) {
+			return 0, 0, errors.New("truncated LEB128 number")
+		}
+		c := b[p+i]
+		shift := uint(7 * i)
+		v |= int64(c&0x7F) << shift
+		if c&0x80 == 0 {
+			if shift+7 < 64 && c&0x40 != 0 {
+				v |= -1 << (shift + 7) // sign-extend
+			}
+			return v, i + 1, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("LEB128 number longer than %d bytes", max)
+}
+
+// MinWidth is the number of bytes of v's shortest unsigned LEB128 encoding.
+func MinWidth(v uint32) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// AppendUleb appends v as an unsigned LEB128 number of exactly width bytes
+// (width >= MinWidth(v)), padding with continuation bytes as Go's linker
+// does.
+func AppendUleb(b []byte, v uint32, width int) []byte {
+	for i := 0; i < width-1; i++ {
+		b = append(b, byte(v&0x7F)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+// Sections calls fn for each section of a module's bytes: its id, where the
+// section starts (its id byte) and where its payload starts and ends.
+func Sections(module []byte, fn func(id byte, start, payload, end int) error) error {
+	if len(module) < 8 {
+		return errors.New("not a WebAssembly module: shorter than its header")
+	}
+	for p := 8; p < len(module); {
+		id := module[p]
+		size, n, err := Uleb(module, p+1, 5)
+		if err != nil {
+			return fmt.Errorf("section at byte %d: size: %w", p, err)
+		}
+		payload := p + 1 + n
+		end := payload + int(size)
+		if end > len(module) {
+			return fmt.Errorf("section %d at byte %d runs past the end of the module", id, p)
+		}
+		if err := fn(id, p, payload, end); err != nil {
+			return err
+		}
+		p = end
+	}
+	return nil
+}
