@@ -28,26 +28,28 @@ func ParsePairs(dst [][2]string, buf []byte) ([][2]string, error) {
 		return dst, ErrMalformedPairs
 	}
 	n := uint64(le32(buf))
-	sizes := buf[4:]
-	if n*8 > uint64(len(sizes)) {
+	if n*8 > uint64(len(buf)-4) {
 		return dst, ErrMalformedPairs
 	}
-	data := sizes[n*8:]
+	sizes := buf[4 : 4+n*8]
+	data := buf[4+n*8:]
 	start := len(dst)
-	dst = growPairs(dst, int(n))
-	for i := range int(n) {
-		var kv [2]string
-		for j := range kv {
-			size := uint64(le32(sizes[8*i+4*j:]))
-			if size >= uint64(len(data)) || data[size] != 0 {
-				return dst[:start], ErrMalformedPairs
-			}
-			kv[j] = bytesString(data[:size])
-			data = data[size+1:]
+	dst = growPairs(dst, int(n))[:start+int(n)]
+	pairs := dst[start:]
+	// One bounds check per pair rather than per byte read: the sizes are
+	// read as words, then each key and value is checked against what is
+	// left of data, with its NUL.
+	p := uint64(0)
+	for i := range pairs {
+		k := uint64(le32(sizes[8*i:]))
+		v := uint64(le32(sizes[8*i+4:]))
+		if k+v+2 > uint64(len(data))-p || data[p+k] != 0 || data[p+k+1+v] != 0 {
+			return dst[:start], ErrMalformedPairs
 		}
-		dst = append(dst, kv)
+		pairs[i] = [2]string{bytesString(data[p : p+k]), bytesString(data[p+k+1 : p+k+1+v])}
+		p += k + v + 2
 	}
-	if len(data) != 0 {
+	if p != uint64(len(data)) {
 		return dst[:start], ErrMalformedPairs
 	}
 	return dst, nil

@@ -60,37 +60,48 @@ func (r *Request) AddHeaders(lines [][2]string) {
 	}
 }
 
+// The names addHeader looks for, prepared for comparisons without a call
+// (names.go). Access-Control-Request-Private-Network, longer than
+// longName holds and rarely sent, is compared with is.
+var (
+	namePath, nameOrigin, nameCookie, nameMethod = newShortName(":path"), newShortName("origin"), newShortName("cookie"), newShortName(":method")
+
+	nameAuthority, nameAuthorization      = newLongName(":authority"), newLongName("authorization")
+	nameRequestMethod, nameRequestHeaders = newLongName("access-control-request-method"), newLongName("access-control-request-headers")
+)
+
 // addHeader is AddHeader. It picks the candidate by length and compares
-// with is: in Go's Wasm code, a string switch calls the runtime's memequal
-// for every name as long as a case, two Wasm calls per header.
+// with the prepared names: in Go's Wasm code, a string switch calls the
+// runtime's memequal for every name as long as a case, two Wasm calls per
+// header.
 func (r *Request) addHeader(name, value string) {
 	switch len(name) {
 	case len(":path"):
-		if is(name, ":path") {
+		if namePath.is(name) {
 			r.Path = value
 		}
 	case len("origin"): // and "cookie"
-		if is(name, "origin") {
+		if nameOrigin.is(name) {
 			r.Origin = value
 			r.HasOrigin = true
 			r.originLines++
-		} else if is(name, "cookie") {
+		} else if nameCookie.is(name) {
 			r.Credentialed = true
 		}
 	case len(":method"):
-		if is(name, ":method") {
+		if nameMethod.is(name) {
 			r.Method = value
 		}
 	case len(":authority"):
-		if is(name, ":authority") {
+		if nameAuthority.is(name) {
 			r.Authority = value
 		}
 	case len("authorization"):
-		if is(name, "authorization") {
+		if nameAuthorization.is(name) {
 			r.Credentialed = true
 		}
 	case len("access-control-request-method"):
-		if !is(name, "access-control-request-method") {
+		if !nameRequestMethod.is(name) {
 			break
 		}
 		if r.HasRequestMethod {
@@ -101,7 +112,7 @@ func (r *Request) addHeader(name, value string) {
 		r.RequestMethod = value
 		r.HasRequestMethod = true
 	case len("access-control-request-headers"):
-		if is(name, "access-control-request-headers") {
+		if nameRequestHeaders.is(name) {
 			r.RequestHeaders = append(r.RequestHeaders, value)
 		}
 	case len("access-control-request-private-network"):
