@@ -181,6 +181,10 @@ type stream struct {
 	compare bool
 	// reported says the decision's counters and log line were sent.
 	reported bool
+	// read says req and d may view the host's buffers: the request's
+	// headers were read. A request without Origin decided at configuration
+	// leaves them alone, so its OnDelete has nothing to clear.
+	read bool
 }
 
 // OnRequestHeaders implements abi.Stream. A request without Origin costs one
@@ -202,6 +206,7 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 		return types.ActionContinue
 	}
 	s.req.Reset()
+	s.read = true
 	// The root's scratch slices are not cleared after use (clearing costs
 	// runtime calls on every request): until a later request overwrites
 	// them, they view the last request's header lines, which keeps that
@@ -306,9 +311,14 @@ func (s *stream) OnDelete() {
 		return
 	}
 	// Field by field: assigning a whole stream would clear it through the
-	// runtime.
-	s.req.Reset()
-	s.d = filter.Decision{}
+	// runtime. The decision of a request without Origin made at
+	// configuration views nothing of the host's, and is overwritten by the
+	// next request.
+	if s.read {
+		s.req.Reset()
+		s.d = filter.Decision{}
+		s.read = false
+	}
 	s.pending, s.compare, s.reported = false, false, false
 	r.free = append(r.free, s)
 }
