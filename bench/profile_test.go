@@ -3,11 +3,14 @@
 package bench
 
 import (
+	"flag"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corswasm/corswasm/internal/testmodule"
 )
 
 // The profile summary (issue 14, item 2): TestWasmCallCounts sorts the Wasm
@@ -215,4 +218,48 @@ func BenchmarkCallbackTime(b *testing.B) {
 			b.ReportMetric(float64(host.Nanoseconds())/float64(n), "host-ns/op")
 		})
 	}
+}
+
+var (
+	perfScenario = flag.String("perf.scenario", "", "TestPerfLoop: the scenario to run (scripts/wasm-profile.sh)")
+	perfTime     = flag.Duration("perf.time", 10*time.Second, "TestPerfLoop: how long to run the scenario")
+)
+
+// perfLinePrefix starts the line TestPerfLoop prints for bench/wasmperf:
+//
+//	perfloop<TAB>exchanges<TAB>seconds since the test binary started
+const perfLinePrefix = "perfloop\t"
+
+// started is when the test binary started, near enough for the seconds a
+// profile of the whole process covers.
+var started = time.Now()
+
+// TestPerfLoop runs warm exchanges of one scenario through the plugin's
+// build with names for -perf.time, for a sampling profiler of the whole
+// process (scripts/wasm-profile.sh runs it under perf, with wazero's perf
+// map). It skips unless -perf.scenario names a scenario.
+func TestPerfLoop(t *testing.T) {
+	if *perfScenario == "" {
+		t.Skip("-perf.scenario not set (scripts/wasm-profile.sh sets it)")
+	}
+	i := slices.IndexFunc(scenarios, func(s scenario) bool { return s.name == *perfScenario })
+	if i < 0 {
+		t.Fatalf("-perf.scenario %q is not a scenario", *perfScenario)
+	}
+	s := scenarios[i]
+	_, p := startVM(t, testmodule.Get(t, testmodule.WithNames), s.policy())
+	x, err := p.Do(s.request, upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPlugin(t, s, x)
+	n := 0
+	for deadline := time.Now().Add(*perfTime); time.Now().Before(deadline); n += 1000 {
+		for range 1000 {
+			if _, err := p.Do(s.request, upstream); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	fmt.Printf("%s%d\t%.3f\n", perfLinePrefix, n, time.Since(started).Seconds())
 }
