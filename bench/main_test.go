@@ -27,6 +27,10 @@ var wasmOpt = flag.String("wasmopt", "", "run wasm-opt with these flags on both 
 func pluginWasm(tb testing.TB) []byte { return module(tb, testmodule.Release) }
 func floorWasm(tb testing.TB) []byte  { return module(tb, testmodule.Floor) }
 
+// bareFloorWasm is the bare Go floor of the request without Origin
+// (bench/barefloor).
+func bareFloorWasm(tb testing.TB) []byte { return module(tb, testmodule.BareFloor) }
+
 var optimized sync.Map // testmodule.Variant -> func() ([]byte, error)
 
 // module returns variant v, optimized under -wasmopt.

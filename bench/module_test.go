@@ -87,19 +87,44 @@ func TestModules(t *testing.T) {
 			if got := c.Request["proxy_get_header_map_value"]; got != 1 || c.Proxy() != 1 {
 				t.Errorf("floor made %v; want proxy_get_header_map_value once and nothing else", c)
 			}
+			if s.name != bareFloorScenario {
+				return
+			}
+			// The bare floor makes the plugin's host calls of this exchange
+			// and adds the plugin's vary line.
+			vm, p = startVM(t, bareFloorWasm(t), s.policy())
+			vm.ResetCalls()
+			if x, err = p.Do(s.request, upstream); err != nil {
+				t.Fatalf("bare floor: %v", err)
+			}
+			bare := vm.Calls()
+			if bare.Request["proxy_get_header_map_value"] != 1 || bare.Response["proxy_add_header_map_value"] != 1 || bare.Proxy() != 2 {
+				t.Errorf("bare floor made %v; want one origin read and one added line", bare)
+			}
+			if v, _ := x.Response.Get("vary"); v != "origin" {
+				t.Errorf("bare floor's response vary %q, want origin", v)
+			}
 		})
 	}
 }
 
+// bareFloorScenario is the exchange whose host calls the bare Go floor
+// (bench/barefloor) makes.
+const bareFloorScenario = "no origin"
+
 // BenchmarkModule runs every scenario through the plugin, the floor module
 // and the scenario's call-matched floor (callfloor_test.go), one after the
-// other, then the plugin's footprint.
+// other, and the request without Origin through the bare Go floor too;
+// then the plugin's footprint.
 func BenchmarkModule(b *testing.B) {
 	for _, s := range scenarios {
 		b.Run(s.name, func(b *testing.B) {
 			b.Run("plugin", func(b *testing.B) { benchExchange(b, pluginWasm(b), s, true) })
 			b.Run("floor", func(b *testing.B) { benchExchange(b, floorWasm(b), s, false) })
 			b.Run("callfloor", func(b *testing.B) { benchExchange(b, callFloorOf(b, s).wasm, s, false) })
+			if s.name == bareFloorScenario {
+				b.Run("barefloor", func(b *testing.B) { benchExchange(b, bareFloorWasm(b), s, false) })
+			}
 		})
 	}
 	if *footprint {

@@ -113,6 +113,12 @@ func report(w io.Writer, results map[string]result) []string {
 			}
 		}
 		tw.Flush()
+		bare, hasBare := get(results, "Module/no_origin/barefloor", "ns/op")
+		callFloor, hasCallFloor := get(results, "Module/no_origin/callfloor", "ns/op")
+		if hasBare && hasCallFloor {
+			fmt.Fprintf(w, "bare Go floor (bench/barefloor: the no-origin exchange's host calls from four go:wasmexport functions, nothing else):\n"+
+				"  %.0f ns/op, %.2fx the call-matched floor\n", bare, bare/callFloor)
+		}
 		footprint(w, results, fail)
 	}
 	return failures

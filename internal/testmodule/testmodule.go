@@ -56,6 +56,9 @@ const (
 	// instead of -s -w), through the post-link step: the benchmarks' Wasm
 	// call counts name the functions they count.
 	WithNames
+	// BareFloor is the benchmarks' bare Go floor (package
+	// ./bench/barefloor), built as Release is.
+	BareFloor
 
 	numVariants
 )
@@ -78,6 +81,8 @@ func (v Variant) String() string {
 		return "floor"
 	case WithNames:
 		return "release with names"
+	case BareFloor:
+		return "bare floor"
 	}
 	return "Variant(" + strconv.Itoa(int(v)) + ")"
 }
@@ -101,6 +106,8 @@ func (v Variant) build() ([]byte, error) {
 		return wasmbuild.BuildBytes(ctx, root, "./bench/floor")
 	case WithNames:
 		return wasmbuild.BuildBytes(ctx, root, ".", "-ldflags=-w")
+	case BareFloor:
+		return wasmbuild.BuildBytes(ctx, root, "./bench/barefloor")
 	}
 	var extra []string
 	switch v {
