@@ -6,6 +6,7 @@
 //
 //	go run ./bench/enginewasm
 //	GOOS=wasip1 GOARCH=wasm go build -o engine.wasm ./bench/enginewasm
+//	go run ./cmd/postlink engine.wasm   # as make build treats plugin.wasm
 //	go run github.com/tetratelabs/wazero/cmd/wazero run engine.wasm
 //	node --no-warnings bench/enginewasm/run.mjs engine.wasm   # V8
 package main
