@@ -168,6 +168,10 @@ func compileHeaders(p *policy, ps *PolicySpec) {
 	default:
 		p.allowHeaders = strings.Join(p.headers, ", ")
 	}
+	p.headerNames = make([]foldName, len(p.headers))
+	for i, h := range p.headers {
+		p.headerNames[i] = newFoldName(h)
+	}
 }
 
 func compileExpose(p *policy, ps *PolicySpec) {

@@ -99,7 +99,8 @@ type policy struct {
 	anyMethod      bool
 	methods        []string
 	anyHeader      bool
-	headers        []string // lower case
+	headers        []string   // lower case
+	headerNames    []foldName // headers, prepared for listsHeader
 	credentials    bool
 	privateNetwork bool
 	maxAge         string // "" when not configured

@@ -232,8 +232,12 @@ func trimSpace(s string) string {
 
 // listsHeader says whether the policy names the header.
 func (p *policy) listsHeader(name string) bool {
-	for _, h := range p.headers {
-		if isFold(name, h) {
+	for i := range p.headerNames {
+		if f := &p.headerNames[i]; f.n != 0 {
+			if f.is(name) {
+				return true
+			}
+		} else if isFold(name, p.headers[i]) {
 			return true
 		}
 	}

@@ -73,3 +73,40 @@ func TestPreparedNamesRefuseLengthsTheyCannotHold(t *testing.T) {
 		})
 	}
 }
+
+// TestFoldNamesCompareLikeEqualLower checks foldName against equalLower:
+// names of 8 to 16 bytes with letters, digits and punctuation, each byte
+// in turn replaced by its other case, by the byte 0x20 away (which only a
+// letter may match), by its neighbours and by bytes outside ASCII.
+func TestFoldNamesCompareLikeEqualLower(t *testing.T) {
+	const text = "x-custom-9.head_er~z!"
+	for n := 8; n <= 16; n++ {
+		lower := text[:n]
+		f := newFoldName(lower)
+		if f.n != n {
+			t.Fatalf("newFoldName(%q).n = %d, want %d", lower, f.n, n)
+		}
+		try := func(s string) {
+			t.Helper()
+			if got, want := f.is(s), equalLower(s, lower); got != want {
+				t.Errorf("foldName(%q).is(%q) = %v, want %v", lower, s, got, want)
+			}
+		}
+		try(lower)
+		try(strings.ToUpper(lower))
+		try(lower + "x")
+		try(lower[:n-1])
+		for i := range n {
+			for _, c := range []byte{lower[i] ^ 0x20, lower[i] - 1, lower[i] + 1, 0x80 | lower[i], 0, 0xFF} {
+				b := []byte(lower)
+				b[i] = c
+				try(string(b))
+			}
+		}
+	}
+	for _, name := range []string{"", "abc", "content", "access-control-max-age"} {
+		if f := newFoldName(name); f.n != 0 {
+			t.Errorf("newFoldName(%q).n = %d, want 0 (compared with equalLower)", name, f.n)
+		}
+	}
+}
