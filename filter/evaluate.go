@@ -188,7 +188,7 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 	}
 	for _, line := range lines {
 		for line != "" {
-			i := strings.IndexByte(line, ',')
+			i := indexComma(line)
 			if i < 0 {
 				i = len(line)
 			}

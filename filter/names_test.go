@@ -110,3 +110,43 @@ func TestFoldNamesCompareLikeEqualLower(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexCommaAgreesWithIndexByte checks indexComma against
+// strings.IndexByte: a comma at every position of strings up to 40 bytes,
+// none, several, and bytes that differ from a comma by one bit or sit
+// next to it.
+func TestIndexCommaAgreesWithIndexByte(t *testing.T) {
+	fillers := []byte{'a', ',' ^ 1, ',' ^ 0x80, ',' - 1, ',' + 1, 0, 0xFF}
+	for n := 0; n <= 40; n++ {
+		for _, f := range fillers {
+			base := strings.Repeat(string(rune(f)), n)
+			if f >= 0x80 {
+				base = string(bytesOf(f, n))
+			}
+			check := func(s string) {
+				t.Helper()
+				if got, want := indexComma(s), strings.IndexByte(s, ','); got != want {
+					t.Errorf("indexComma(%q) = %d, want %d", s, got, want)
+				}
+			}
+			check(base)
+			for i := range n {
+				b := []byte(base)
+				b[i] = ','
+				check(string(b))
+				if i+3 < n {
+					b[i+3] = ','
+					check(string(b))
+				}
+			}
+		}
+	}
+}
+
+func bytesOf(c byte, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = c
+	}
+	return b
+}
