@@ -19,6 +19,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -70,7 +71,7 @@ func run(in, out string, w io.Writer) error {
 	j := r.Jumps
 	fmt.Fprintf(w, "postlink: %s: %d jumps of %d Go functions made direct, %d backward left to the dispatch, %d entries; %d -> %d bytes\n",
 		out, j.Direct, j.Functions, j.Backward, j.Entries, len(module), len(rewritten))
-	if out == in && len(rewritten) == len(module) && string(rewritten) == string(module) {
+	if out == in && bytes.Equal(rewritten, module) {
 		return nil // nothing changed: leave the file alone
 	}
 	return writeFile(out, rewritten)

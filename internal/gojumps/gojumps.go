@@ -146,6 +146,8 @@ type dispatch struct {
 	get     int  // the local.get of PC_B before the br_table
 	table   int  // the br_table
 	entry   bool // a br_if for PC_B = 0 is already there
+	// label0 is the encoded label of the table's entry 0, for that br_if.
+	label0 []byte
 }
 
 // target is the block the dispatch branches to for PC_B = k.
@@ -209,6 +211,9 @@ func findDispatch(code []byte, ins []wasmcode.Instr) (d dispatch, ok bool, err e
 		if err != nil {
 			return d, false, err
 		}
+		if k == 0 {
+			d.label0 = code[q : q+w]
+		}
 		q += w
 		if int(label) >= len(nest) {
 			return d, false, nil // a label outside the nest: not Go's dispatch
@@ -255,13 +260,9 @@ func rewriteFunc(code []byte, r *Report) ([]byte, error) {
 		// local.get PC_B; i32.eqz; br_if <entry 0's label>; then the
 		// original local.get PC_B; br_table. The br_if sits where the
 		// br_table does, so the table's label for entry 0 is its label.
-		_, w, _ := wasmcode.Uleb(code, ins[d.table].Imm, 5)
-		label0 := code[ins[d.table].Imm+w : ins[d.table].Imm+w+labelLen(code, ins[d.table].Imm+w)]
-		get := code[ins[d.get].Start:ins[d.get].End]
-		out = append(out, code[:ins[d.get].Start]...)
-		out = append(out, get...)
+		out = append(out, code[:ins[d.get].End]...)
 		out = append(out, wasmcode.OpI32Eqz, wasmcode.OpBrIf)
-		out = append(out, label0...)
+		out = append(out, d.label0...)
 		last = ins[d.get].Start
 		r.Entries++
 	}
@@ -327,10 +328,4 @@ func jumpTarget(code []byte, ins []wasmcode.Instr, k int, pcLocal uint32) (pc in
 	}
 	pc, _, err = wasmcode.Sleb(code, ins[k-2].Imm, 5)
 	return pc, err == nil, err
-}
-
-// labelLen is the length of the LEB128 label at code[p:].
-func labelLen(code []byte, p int) int {
-	_, n, _ := wasmcode.Uleb(code, p, 5)
-	return n
 }
