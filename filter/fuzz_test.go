@@ -343,7 +343,12 @@ func FuzzOrigin(f *testing.F) {
 // are the input split at '\n'.
 func FuzzRequestHeaders(f *testing.F) {
 	for _, s := range []string{"content-type", " Content-Type ,, X-TOKEN,", "content-type\nx-token", "authorization",
-		"x-a\tx-b", "a,b,c,d", ",,,,", strings.Repeat(",", 9000), strings.Repeat("x-token,", 1023), "x-token, x_token", "x\x00y", "\u00e9"} {
+		"x-a\tx-b", "a,b,c,d", ",,,,", strings.Repeat(",", 9000), strings.Repeat("x-token,", 1023), "x-token, x_token", "x\x00y", "\u00e9",
+		// Listed names matched where they stand (checkHeaders): followed by
+		// more of a name, by whitespace, by a control byte, or a prefix of
+		// another listed name.
+		"content-typex", "content-typo", "CONTENT-TYPO", "content-type x,authorization", "CONTENT-TYPE \t,AUTHORIZATION\t", "content-type\x00",
+		"x-prefix-abc,x-prefix-a", "x-prefix-a b", "authorization x", "Authorization\tx", "content-type,,content-type"} {
 		f.Add(s)
 	}
 	policies := []*fuzzPolicy{
@@ -351,6 +356,7 @@ func FuzzRequestHeaders(f *testing.F) {
 		newFuzzPolicy(f, `{"allowOrigins": ["https://app.example.com"], "allowMethods": ["PUT"], "allowHeaders": ["*"]}`),
 		newFuzzPolicy(f, `{"allowOrigins": ["https://app.example.com"], "allowMethods": ["PUT"], "allowHeaders": ["*", "authorization"]}`),
 		newFuzzPolicy(f, `{"allowOrigins": ["https://app.example.com"], "allowMethods": ["PUT"]}`),
+		newFuzzPolicy(f, `{"allowOrigins": ["https://app.example.com"], "allowMethods": ["PUT"], "allowHeaders": ["x-prefix-a", "x-prefix-abc", "content-type"]}`),
 	}
 	f.Fuzz(func(t *testing.T, acrh string) {
 		lines := [][2]string{{":method", "OPTIONS"}, {":authority", "api.example.com"}, {":path", "/"},
