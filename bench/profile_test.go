@@ -5,6 +5,8 @@ package bench
 import (
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -223,6 +225,9 @@ func BenchmarkCallbackTime(b *testing.B) {
 var (
 	perfScenario = flag.String("perf.scenario", "", "TestPerfLoop: the scenario to run (scripts/wasm-profile.sh)")
 	perfTime     = flag.Duration("perf.time", 10*time.Second, "TestPerfLoop: how long to run the scenario")
+	perfN        = flag.Int("perf.n", -1, "TestPerfLoop: run this many exchanges rather than for -perf.time (scripts/wasm-instructions.sh)")
+	perfModule   = flag.String("perf.module", "plugin", "TestPerfLoop: the module to run, plugin or callfloor (the scenario's call-matched floor)")
+	perfDir      = flag.String("perf.dir", "", "TestPerfLoop: keep the module in this directory, built on the first run and read on later ones (a process under callgrind must not start go build)")
 )
 
 // perfLinePrefix starts the line TestPerfLoop prints for bench/wasmperf:
@@ -235,9 +240,11 @@ const perfLinePrefix = "perfloop\t"
 var started = time.Now()
 
 // TestPerfLoop runs warm exchanges of one scenario through the plugin's
-// build with names for -perf.time, for a sampling profiler of the whole
-// process (scripts/wasm-profile.sh runs it under perf, with wazero's perf
-// map). It skips unless -perf.scenario names a scenario.
+// build with names (or through the scenario's call-matched floor), for
+// -perf.time or -perf.n exchanges after a first one, for a profiler of the
+// whole process: scripts/wasm-profile.sh runs it under perf and
+// scripts/wasm-instructions.sh under callgrind, both with wazero's perf
+// map. It skips unless -perf.scenario names a scenario.
 func TestPerfLoop(t *testing.T) {
 	if *perfScenario == "" {
 		t.Skip("-perf.scenario not set (scripts/wasm-profile.sh sets it)")
@@ -247,14 +254,24 @@ func TestPerfLoop(t *testing.T) {
 		t.Fatalf("-perf.scenario %q is not a scenario", *perfScenario)
 	}
 	s := scenarios[i]
-	_, p := startVM(t, testmodule.Get(t, testmodule.WithNames), s.policy())
+	wasm := perfLoopModule(t, s)
+	_, p := startVM(t, wasm, s.policy())
 	x, err := p.Do(s.request, upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkPlugin(t, s, x)
+	if *perfModule == "plugin" {
+		checkPlugin(t, s, x)
+	}
 	n := 0
-	for deadline := time.Now().Add(*perfTime); time.Now().Before(deadline); n += 1000 {
+	if *perfN >= 0 {
+		for ; n < *perfN; n++ {
+			if _, err := p.Do(s.request, upstream); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for deadline := time.Now().Add(*perfTime); *perfN < 0 && time.Now().Before(deadline); n += 1000 {
 		for range 1000 {
 			if _, err := p.Do(s.request, upstream); err != nil {
 				t.Fatal(err)
@@ -262,4 +279,31 @@ func TestPerfLoop(t *testing.T) {
 		}
 	}
 	fmt.Printf("%s%d\t%.3f\n", perfLinePrefix, n, time.Since(started).Seconds())
+}
+
+// perfLoopModule returns the module TestPerfLoop runs (-perf.module), kept
+// in -perf.dir when it is set.
+func perfLoopModule(t *testing.T, s scenario) []byte {
+	var file string
+	if *perfDir != "" {
+		file = filepath.Join(*perfDir, *perfModule+"-"+strings.ReplaceAll(s.name, " ", "-")+".wasm")
+		if wasm, err := os.ReadFile(file); err == nil {
+			return wasm
+		}
+	}
+	var wasm []byte
+	switch *perfModule {
+	case "plugin":
+		wasm = testmodule.Get(t, testmodule.WithNames)
+	case "callfloor":
+		wasm = callFloorOf(t, s).wasm
+	default:
+		t.Fatalf("-perf.module %q is neither plugin nor callfloor", *perfModule)
+	}
+	if file != "" {
+		if err := os.WriteFile(file, wasm, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return wasm
 }

@@ -1,0 +1,168 @@
+//go:build !wasip1
+
+// Command wasminstr turns a callgrind profile of the module benchmarks' host
+// process into instructions per exchange by Wasm function: where the
+// module's work goes, counted rather than sampled, so that two builds can
+// be compared on a noisy machine. scripts/wasm-instructions.sh runs it:
+//
+//	scripts/wasm-instructions.sh 'allowed preflight'
+//
+// It reads `callgrind_annotate --threshold=100` on standard input, the perf
+// map wazero wrote for the compiled module (the perfmap build tag; -map),
+// and the number of exchanges the profiled loop ran (-exchanges). Callgrind
+// names no function of the compiled module (they are machine code wazero
+// wrote at run time): it lists their addresses, which the perf map turns
+// into Wasm function names. Everything else is the host.
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	mapFile := flag.String("map", "", "the perf map wazero wrote (/tmp/perf-PID.map)")
+	exchanges := flag.Float64("exchanges", 0, "exchanges the profiled loop ran")
+	top := flag.Int("top", 25, "Wasm functions to list")
+	flag.Parse()
+	if *mapFile == "" || *exchanges <= 0 {
+		fmt.Fprintln(os.Stderr, "wasminstr: -map and -exchanges are required")
+		os.Exit(2)
+	}
+	f, err := os.Open(*mapFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wasminstr:", err)
+		os.Exit(1)
+	}
+	defer f.Close()
+	syms, err := readPerfMap(f)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wasminstr:", *mapFile+":", err)
+		os.Exit(1)
+	}
+	if err := report(os.Stdin, os.Stdout, syms, *exchanges, *top); err != nil {
+		fmt.Fprintln(os.Stderr, "wasminstr:", err)
+		os.Exit(1)
+	}
+}
+
+// symbol is one perf map entry: code at [start, start+size) of the named
+// Wasm function.
+type symbol struct {
+	start, size uint64
+	name        string
+}
+
+// A perf map names a compiled Wasm function "[index/count].name:::::Lblock"
+// (one entry per machine block); wazero's own trampolines have other names.
+var wasmSymbol = regexp.MustCompile(`^\[\d+/\d+\]\.?(.*?):::::L\d+$`)
+
+// readPerfMap reads the entries of the module's functions ("START SIZE
+// NAME", hexadecimal), sorted by address.
+func readPerfMap(r io.Reader) ([]symbol, error) {
+	var syms []symbol
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		start, rest, ok1 := strings.Cut(sc.Text(), " ")
+		size, name, ok2 := strings.Cut(rest, " ")
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("not a perf map line: %q", sc.Text())
+		}
+		m := wasmSymbol.FindStringSubmatch(name)
+		if m == nil {
+			continue
+		}
+		a, err1 := strconv.ParseUint(start, 16, 64)
+		n, err2 := strconv.ParseUint(size, 16, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("not a perf map line: %q", sc.Text())
+		}
+		syms = append(syms, symbol{a, n, strings.TrimPrefix(m[1], "github.com_corswasm_corswasm_")})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(syms) == 0 {
+		return nil, fmt.Errorf("no Wasm function: was the host built with -tags perfmap, and the module with names?")
+	}
+	slices.SortFunc(syms, func(a, b symbol) int { return cmp.Compare(a.start, b.start) })
+	return syms, nil
+}
+
+// lookup returns the function whose code holds addr, or "".
+func lookup(syms []symbol, addr uint64) string {
+	i := sort.Search(len(syms), func(i int) bool { return syms[i].start > addr }) - 1
+	if i >= 0 && addr < syms[i].start+syms[i].size {
+		return syms[i].name
+	}
+	return ""
+}
+
+// A line of callgrind_annotate: instructions, share, then "file:function";
+// code callgrind knows nothing of is "???:0xADDRESS".
+var (
+	costLine  = regexp.MustCompile(`^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S.*)$`)
+	anonymous = regexp.MustCompile(`^\?\?\?:0x([0-9a-f]+)\b`)
+)
+
+// report reads callgrind_annotate lines from r and writes the module's
+// instructions per exchange, by function, to w.
+func report(r io.Reader, w io.Writer, syms []symbol, exchanges float64, top int) error {
+	byFunc := map[string]float64{}
+	var wasm, total float64
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		m := costLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		ir, err := strconv.ParseFloat(strings.ReplaceAll(m[1], ",", ""), 64)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(m[2], "PROGRAM TOTALS") {
+			total = ir
+			continue
+		}
+		a := anonymous.FindStringSubmatch(m[2])
+		if a == nil {
+			continue
+		}
+		addr, err := strconv.ParseUint(a[1], 16, 64)
+		if err != nil {
+			return err
+		}
+		if name := lookup(syms, addr); name != "" {
+			byFunc[name] += ir
+			wasm += ir
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if total == 0 {
+		return fmt.Errorf("no PROGRAM TOTALS line: is the input callgrind_annotate's?")
+	}
+	if wasm == 0 {
+		return fmt.Errorf("no instruction in a Wasm function of the perf map")
+	}
+	fmt.Fprintf(w, "module: %.0f instructions per exchange (the whole process: %.0f, compilation included)\n", wasm/exchanges, total/exchanges)
+	names := slices.SortedFunc(maps.Keys(byFunc), func(a, b string) int {
+		return cmp.Or(cmp.Compare(byFunc[b], byFunc[a]), cmp.Compare(a, b))
+	})
+	for _, name := range names[:min(top, len(names))] {
+		fmt.Fprintf(w, "%8.0f  %5.1f%%  %s\n", byFunc[name]/exchanges, 100*byFunc[name]/wasm, name)
+	}
+	return nil
+}

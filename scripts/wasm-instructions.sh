@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Instructions per exchange: the plugin against its call-matched floor, and
+# the module's share by Wasm function. Counted by callgrind rather than
+# timed, so the figure holds on a noisy machine (time moves 10% from run to
+# run here; these counts move by a few tenths of a percent): run it before
+# and after a change to see what the change did.
+#
+#   scripts/wasm-instructions.sh 'allowed preflight' [EXCHANGES]
+#
+# Each module runs twice under callgrind, for 0 and for EXCHANGES warm
+# exchanges (default 10000) after a first one (bench's TestPerfLoop, with
+# wazero's compiler and perf map: the perfmap build tag); the difference,
+# divided by EXCHANGES, is the cost of an exchange: the module's machine
+# code, the host functions, wazero and the Go runtime under them.
+# bench/wasminstr names the module's functions from the perf map. The
+# counts are x86-64 instructions of wazero's machine code, not Wasm
+# instructions. GOGC=off and GODEBUG=asyncpreemptoff=1 keep the collector
+# and preemption signals out of the count (callgrind does not survive the
+# latter). Needs valgrind (Debian: valgrind); skips, saying so, without it.
+# Takes about two minutes per scenario.
+set -euo pipefail
+scenario=${1:?usage: scripts/wasm-instructions.sh SCENARIO [EXCHANGES], e.g. 'allowed preflight'}
+n=${2:-10000}
+if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
+	echo "wasm-instructions: valgrind is not installed (apt-get install valgrind): skipping" >&2
+	exit 0
+fi
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go test -c -tags perfmap -o "$work/bench.test" ./bench
+go build -o "$work/wasminstr" ./bench/wasminstr
+
+# The modules are built first, outside callgrind: a process under
+# callgrind that starts go build dies of the child's signal.
+for m in plugin callfloor; do
+	(cd bench && "$work/bench.test" -test.run '^TestPerfLoop$' -perf.scenario "$scenario" -perf.module "$m" \
+		-perf.n 0 -perf.dir "$work") >"$work/build.log" 2>&1 || {
+		cat "$work/build.log" >&2
+		exit 1
+	}
+done
+
+# count MODULE EXCHANGES: runs the loop under callgrind; leaves the profile
+# in $work/MODULE.EXCHANGES.out and the process ID in $work/MODULE.EXCHANGES.pid.
+count() {
+	local out=$work/$1.$2
+	(cd bench && GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --smc-check=all-non-file \
+		--callgrind-out-file="$out.out" "$work/bench.test" -test.run '^TestPerfLoop$' \
+		-perf.scenario "$scenario" -perf.module "$1" -perf.n "$2" -perf.dir "$work") >"$out.log" 2>&1 || {
+		cat "$out.log" >&2
+		exit 1
+	}
+	grep -o '^==[0-9]*==' "$out.log" | head -1 | tr -d = >"$out.pid"
+}
+total() { grep -o 'Collected : [0-9]*' "$work/$1.$2.log" | awk '{print $3}'; }
+
+# Two at a time: the machines have two CPUs.
+count plugin 0 & count callfloor 0 & wait
+count plugin "$n" & count callfloor "$n" & wait
+rm -f "/tmp/perf-$(cat "$work/plugin.0.pid").map" "/tmp/perf-$(cat "$work/callfloor.0.pid").map" "/tmp/perf-$(cat "$work/callfloor.$n.pid").map"
+perfmap=/tmp/perf-$(cat "$work/plugin.$n.pid").map
+plugin=$((($(total plugin "$n") - $(total plugin 0)) / n))
+floor=$((($(total callfloor "$n") - $(total callfloor 0)) / n))
+echo "$scenario: instructions per exchange ($n exchanges, callgrind)"
+echo "  plugin              $plugin"
+echo "  call-matched floor  $floor"
+awk -v p="$plugin" -v f="$floor" 'BEGIN { printf "  plugin / floor      %.2fx\n", p / f }'
+callgrind_annotate --threshold=100 "$work/plugin.$n.out" 2>/dev/null |
+	"$work/wasminstr" -map "$perfmap" -exchanges "$n"
+rm -f "$perfmap"
