@@ -11,7 +11,8 @@
 // loads and runs on Envoy 1.28 and newer (package internal/wasishim); then
 // it makes the jumps of the module's Go code direct where WebAssembly
 // allows it, which changes how the code branches and nothing it computes
-// (package internal/gojumps).
+// (package internal/gojumps), and folds the stack addresses of its Go code
+// into the loads and stores that use them (package internal/goaddr).
 //
 // It rewrites the module in place, or writes it to -o, and prints one line
 // per step. It exits with status 1, saying why, on a module it cannot fully
@@ -69,8 +70,10 @@ func run(in, out string, w io.Writer) error {
 			out, strings.Join(r.WASI.Embedded, ", "), r.WASI.Calls)
 	}
 	j := r.Jumps
-	fmt.Fprintf(w, "postlink: %s: %d jumps of %d Go functions made direct, %d backward left to the dispatch, %d entries; %d -> %d bytes\n",
-		out, j.Direct, j.Functions, j.Backward, j.Entries, len(module), len(rewritten))
+	fmt.Fprintf(w, "postlink: %s: %d jumps of %d Go functions made direct, %d backward left to the dispatch, %d entries\n",
+		out, j.Direct, j.Functions, j.Backward, j.Entries)
+	fmt.Fprintf(w, "postlink: %s: %d stack addresses folded into their loads and stores; %d -> %d bytes\n",
+		out, r.Addresses.Folded, len(module), len(rewritten))
 	if out == in && bytes.Equal(rewritten, module) {
 		return nil // nothing changed: leave the file alone
 	}

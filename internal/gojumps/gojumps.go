@@ -25,12 +25,7 @@
 // alone any function that does not open with Go's dispatch nest.
 package gojumps
 
-import (
-	"errors"
-	"fmt"
-
-	"github.com/corswasm/corswasm/internal/wasmcode"
-)
+import "github.com/corswasm/corswasm/internal/wasmcode"
 
 // Report says what Rewrite did.
 type Report struct {
@@ -43,97 +38,17 @@ type Report struct {
 	Direct, Backward int
 }
 
-const sectionCode = 10
-
 // Rewrite returns module with the jumps of its Go functions made direct
 // (see the package documentation), and what it did. Every section but the
 // code section is copied as it is. Rewriting a rewritten module changes
 // nothing.
 func Rewrite(module []byte) ([]byte, Report, error) {
 	var r Report
-	var out []byte
-	err := wasmcode.Sections(module, func(id byte, start, payload, end int) error {
-		if id != sectionCode {
-			return nil
-		}
-		code, err := rewriteCode(module[payload:end], &r)
-		if err != nil {
-			return err
-		}
-		out = make([]byte, 0, len(module))
-		out = append(out, module[:start]...)
-		out = append(out, sectionCode)
-		out = wasmcode.AppendUleb(out, uint32(len(code)), wasmcode.MinWidth(uint32(len(code))))
-		out = append(out, code...)
-		out = append(out, module[end:]...)
-		return nil
-	})
+	out, err := wasmcode.RewriteCode(module, func(code []byte) ([]byte, error) { return rewriteFunc(code, &r) })
 	if err != nil {
 		return nil, Report{}, err
 	}
-	if out == nil {
-		return module, r, nil // no code section
-	}
 	return out, r, nil
-}
-
-// rewriteCode rewrites the payload of a code section: a count, then each
-// function's size and body (its locals, then its instructions).
-func rewriteCode(sec []byte, r *Report) ([]byte, error) {
-	count, n, err := wasmcode.Uleb(sec, 0, 5)
-	if err != nil {
-		return nil, fmt.Errorf("code section: count: %w", err)
-	}
-	out := make([]byte, 0, len(sec))
-	out = append(out, sec[:n]...)
-	p := n
-	for i := range count {
-		size, n, err := wasmcode.Uleb(sec, p, 5)
-		if err != nil {
-			return nil, fmt.Errorf("code body %d: size: %w", i, err)
-		}
-		body := p + n
-		end := body + int(size)
-		if end > len(sec) {
-			return nil, fmt.Errorf("code body %d runs past the end of the code section", i)
-		}
-		instrs, err := skipLocals(sec[body:end])
-		if err != nil {
-			return nil, fmt.Errorf("code body %d: %w", i, err)
-		}
-		code, err := rewriteFunc(sec[body+instrs:end], r)
-		if err != nil {
-			return nil, fmt.Errorf("code body %d: %w", i, err)
-		}
-		newSize := uint32(instrs + len(code))
-		out = wasmcode.AppendUleb(out, newSize, wasmcode.MinWidth(newSize))
-		out = append(out, sec[body:body+instrs]...)
-		out = append(out, code...)
-		p = end
-	}
-	if p != len(sec) {
-		return nil, fmt.Errorf("code section: %d bytes after its %d bodies", len(sec)-p, count)
-	}
-	return out, nil
-}
-
-// skipLocals returns where the instructions of a code body start.
-func skipLocals(body []byte) (int, error) {
-	groups, p, err := wasmcode.Uleb(body, 0, 5)
-	if err != nil {
-		return 0, fmt.Errorf("locals: %w", err)
-	}
-	for range groups {
-		_, n, err := wasmcode.Uleb(body, p, 5)
-		if err != nil {
-			return 0, fmt.Errorf("locals: %w", err)
-		}
-		p += n + 1 // the count, then the value type
-	}
-	if p > len(body) {
-		return 0, errors.New("locals run past the end of the body")
-	}
-	return p, nil
 }
 
 // dispatch is Go's dispatch nest at the head of a function: the indexes

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/corswasm/corswasm/internal/goaddr"
 	"github.com/corswasm/corswasm/internal/gojumps"
 	"github.com/corswasm/corswasm/internal/wasishim"
 )
@@ -42,15 +43,17 @@ func Build(ctx context.Context, root, pkg, out string, extra ...string) error {
 
 // PostLinkReport says what PostLink did.
 type PostLinkReport struct {
-	WASI  *wasishim.Report
-	Jumps gojumps.Report
+	WASI      *wasishim.Report
+	Jumps     gojumps.Report
+	Addresses goaddr.Report
 }
 
 // PostLink is the post-link step of the build (cmd/postlink, `make
 // build`): it defines inside module the WASI functions older Envoys lack
 // (wasishim.Embed), then makes the jumps of its Go code direct
-// (gojumps.Rewrite). Nothing is returned but an error when either step
-// cannot fully read the module.
+// (gojumps.Rewrite) and folds its stack addresses into the loads and
+// stores that use them (goaddr.Rewrite). Nothing is returned but an error
+// when a step cannot fully read the module.
 func PostLink(module []byte) ([]byte, PostLinkReport, error) {
 	var r PostLinkReport
 	var err error
@@ -59,6 +62,9 @@ func PostLink(module []byte) ([]byte, PostLinkReport, error) {
 	}
 	if module, r.Jumps, err = gojumps.Rewrite(module); err != nil {
 		return nil, PostLinkReport{}, fmt.Errorf("making jumps direct: %w", err)
+	}
+	if module, r.Addresses, err = goaddr.Rewrite(module); err != nil {
+		return nil, PostLinkReport{}, fmt.Errorf("folding stack addresses: %w", err)
 	}
 	return module, r, nil
 }

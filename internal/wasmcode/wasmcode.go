@@ -1,5 +1,5 @@
 // Package wasmcode reads WebAssembly binaries at the level the project's
-// post-link steps (packages wasishim and gojumps) rewrite them: the
+// post-link steps (packages wasishim, gojumps and goaddr) rewrite them: the
 // sections of a module, and the instructions of a code body with where
 // their bytes lie, so that a rewrite changes one immediate and copies
 // everything else byte for byte.
@@ -266,4 +266,96 @@ func Sections(module []byte, fn func(id byte, start, payload, end int) error) er
 		p = end
 	}
 	return nil
+}
+
+const sectionCode = 10
+
+// RewriteCode returns module with the instructions of each function of its
+// code section replaced by what fn returns for them (the function's
+// locals are kept); every other section is copied as it is. It returns
+// module itself when it has no code section.
+func RewriteCode(module []byte, fn func(instrs []byte) ([]byte, error)) ([]byte, error) {
+	var out []byte
+	err := Sections(module, func(id byte, start, payload, end int) error {
+		if id != sectionCode {
+			return nil
+		}
+		code, err := rewriteBodies(module[payload:end], fn)
+		if err != nil {
+			return err
+		}
+		out = make([]byte, 0, len(module))
+		out = append(out, module[:start]...)
+		out = append(out, sectionCode)
+		out = AppendUleb(out, uint32(len(code)), MinWidth(uint32(len(code))))
+		out = append(out, code...)
+		out = append(out, module[end:]...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return module, nil
+	}
+	return out, nil
+}
+
+// rewriteBodies rewrites the payload of a code section: a count, then each
+// function's size and body (its locals, then its instructions).
+func rewriteBodies(sec []byte, fn func(instrs []byte) ([]byte, error)) ([]byte, error) {
+	count, n, err := Uleb(sec, 0, 5)
+	if err != nil {
+		return nil, fmt.Errorf("code section: count: %w", err)
+	}
+	out := make([]byte, 0, len(sec))
+	out = append(out, sec[:n]...)
+	p := n
+	for i := range count {
+		size, n, err := Uleb(sec, p, 5)
+		if err != nil {
+			return nil, fmt.Errorf("code body %d: size: %w", i, err)
+		}
+		body := p + n
+		end := body + int(size)
+		if end > len(sec) {
+			return nil, fmt.Errorf("code body %d runs past the end of the code section", i)
+		}
+		instrs, err := skipLocals(sec[body:end])
+		if err != nil {
+			return nil, fmt.Errorf("code body %d: %w", i, err)
+		}
+		code, err := fn(sec[body+instrs : end])
+		if err != nil {
+			return nil, fmt.Errorf("code body %d: %w", i, err)
+		}
+		newSize := uint32(instrs + len(code))
+		out = AppendUleb(out, newSize, MinWidth(newSize))
+		out = append(out, sec[body:body+instrs]...)
+		out = append(out, code...)
+		p = end
+	}
+	if p != len(sec) {
+		return nil, fmt.Errorf("code section: %d bytes after its %d bodies", len(sec)-p, count)
+	}
+	return out, nil
+}
+
+// skipLocals returns where the instructions of a code body start.
+func skipLocals(body []byte) (int, error) {
+	groups, p, err := Uleb(body, 0, 5)
+	if err != nil {
+		return 0, fmt.Errorf("locals: %w", err)
+	}
+	for range groups {
+		_, n, err := Uleb(body, p, 5)
+		if err != nil {
+			return 0, fmt.Errorf("locals: %w", err)
+		}
+		p += n + 1 // the count, then the value type
+	}
+	if p > len(body) {
+		return 0, errors.New("locals run past the end of the body")
+	}
+	return p, nil
 }
