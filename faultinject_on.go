@@ -50,20 +50,14 @@ var (
 	mallocsLine []byte
 )
 
-// spareFaultStreams are deleted wrappers, reused so that the fault build,
-// like the release build, allocates nothing per request at steady state.
-var spareFaultStreams []*faultStream
-
+// NewStream wraps the plugin's stream. The ABI layer hands the wrapper on
+// to later streams with the plugin's stream inside (abi.ReuseStreams), so
+// that the fault build, like the release build, allocates nothing per
+// request at steady state.
 func (r faultRoot) NewStream(id uint32) abi.Stream {
 	s := r.Root.NewStream(id)
 	if s == nil {
 		return nil
-	}
-	if n := len(spareFaultStreams); n > 0 {
-		f := spareFaultStreams[n-1]
-		spareFaultStreams = spareFaultStreams[:n-1]
-		f.Stream = s
-		return f
 	}
 	return &faultStream{Stream: s}
 }
@@ -76,6 +70,7 @@ type faultStream struct {
 }
 
 func (s *faultStream) OnRequestHeaders(n int, endOfStream bool) types.Action {
+	s.panicResponse = false // the last request's
 	v, _ := abi.GetHeader(abi.MapRequestHeaders, faultHeader)
 	switch v {
 	case "panic-request":
@@ -92,14 +87,6 @@ func (s *faultStream) OnRequestHeaders(n int, endOfStream bool) types.Action {
 		abi.LogBytes(abi.LogInfo, mallocsLine)
 	}
 	return s.Stream.OnRequestHeaders(n, endOfStream)
-}
-
-func (s *faultStream) OnDelete() {
-	s.Stream.OnDelete()
-	*s = faultStream{}
-	if len(spareFaultStreams) < 256 {
-		spareFaultStreams = append(spareFaultStreams, s)
-	}
 }
 
 func (s *faultStream) OnResponseHeaders(n int, endOfStream bool) types.Action {

@@ -22,6 +22,7 @@ func main() {}
 // initializes.
 func init() {
 	abi.SetPlugin(withFaults(newRoot))
+	abi.ReuseStreams()
 	abi.SetInternalErrorHook(func() { count(filter.CounterInternalError) })
 }
 
@@ -117,14 +118,7 @@ type root struct {
 	// as a host that keeps a view of a logged line (the SDK's emulator)
 	// would otherwise see the denial line logged before it overwritten.
 	compareLine []byte
-
-	// free holds deleted streams for reuse: with the ABI layer's arenas,
-	// a warm request allocates nothing and the VM's memory stays flat.
-	free []*stream
 }
-
-// maxFreeStreams bounds the streams kept for reuse.
-const maxFreeStreams = 256
 
 func newRoot(uint32) abi.Root { return &root{} }
 
@@ -158,17 +152,13 @@ func (r *root) OnConfigure(data []byte) bool {
 	return true
 }
 
-// NewStream implements abi.Root.
-func (r *root) NewStream(uint32) abi.Stream {
-	if n := len(r.free); n > 0 {
-		s := r.free[n-1]
-		r.free = r.free[:n-1]
-		return s
-	}
-	return &stream{root: r}
-}
+// NewStream implements abi.Root. The ABI layer hands a stream on to later
+// streams of the root (abi.ReuseStreams): with its arenas, a warm request
+// allocates nothing and the VM's memory stays flat.
+func (r *root) NewStream(uint32) abi.Stream { return &stream{root: r} }
 
-// stream is the context of one HTTP stream.
+// stream is the context of one HTTP stream, and of later ones: each
+// request starts by clearing what the last one left (OnRequestHeaders).
 type stream struct {
 	root *root
 	req  filter.Request
@@ -181,15 +171,16 @@ type stream struct {
 	compare bool
 	// reported says the decision's counters and log line were sent.
 	reported bool
-	// read says req and d may view the host's buffers: the request's
-	// headers were read. A request without Origin decided at configuration
-	// leaves them alone, so its OnDelete has nothing to clear.
+	// read says req holds a request's headers, to clear before the next
+	// request's. A request without Origin decided at configuration leaves
+	// req alone.
 	read bool
 }
 
 // OnRequestHeaders implements abi.Stream. A request without Origin costs one
 // host call unless the configuration needs its other headers.
 func (s *stream) OnRequestHeaders(int, bool) types.Action {
+	s.pending, s.compare, s.reported = false, false, false
 	cfg := s.root.cfg
 	if cfg == nil {
 		return types.ActionContinue
@@ -202,10 +193,13 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 		s.pending = s.d.NeedsResponse()
 		if !s.pending {
 			s.report()
+			abi.StreamDone()
 		}
 		return types.ActionContinue
 	}
-	s.req.Reset()
+	if s.read {
+		s.req.Reset() // the last request's, on a stream handed on
+	}
 	s.read = true
 	// The root's scratch slices are not cleared after use (clearing costs
 	// runtime calls on every request): until a later request overwrites
@@ -237,6 +231,7 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 			return types.ActionContinue
 		} else if answered {
 			s.report()
+			abi.StreamDone()
 			return types.ActionPause
 		}
 	}
@@ -245,12 +240,17 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 	} else {
 		s.report()
 		s.compare = s.d.NeedsComparison()
+		if !s.compare {
+			abi.StreamDone()
+		}
 	}
 	return types.ActionContinue
 }
 
-// OnResponseHeaders implements abi.Stream.
+// OnResponseHeaders implements abi.Stream. It is the stream's last work:
+// OnDelete would find nothing to report.
 func (s *stream) OnResponseHeaders(int, bool) types.Action {
+	abi.StreamDone()
 	if !s.pending {
 		if s.compare {
 			s.compare = false
@@ -299,28 +299,13 @@ func (s *stream) OnResponseHeaders(int, bool) types.Action {
 }
 
 // OnDelete implements abi.Stream: a decision whose response never came is
-// still counted, and the stream is kept for reuse, holding nothing of its
-// request (whose strings are views of host buffers).
+// still counted. The stream keeps its request and decision, which view
+// memory the ABI layer keeps with it, until its next request clears them.
 func (s *stream) OnDelete() {
 	if s.pending {
 		s.pending = false
 		s.report()
 	}
-	r := s.root
-	if len(r.free) >= maxFreeStreams {
-		return
-	}
-	// Field by field: assigning a whole stream would clear it through the
-	// runtime. The decision of a request without Origin made at
-	// configuration views nothing of the host's, and is overwritten by the
-	// next request.
-	if s.read {
-		s.req.Reset()
-		s.d = filter.Decision{}
-		s.read = false
-	}
-	s.pending, s.compare, s.reported = false, false, false
-	r.free = append(r.free, s)
 }
 
 // compareResponse compares, in report mode, the upstream's answer with the

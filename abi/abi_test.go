@@ -3,6 +3,7 @@
 package abi
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"strings"
@@ -153,7 +154,9 @@ func install(t *testing.T, h *testHost, newRootContext func(uint32) Root) *int {
 	SetInternalErrorHook(func() { *errs++ })
 	roots, streams = nil, contexts{}
 	spare, spareBytes = nil, 0
+	reuse = false
 	t.Cleanup(func() {
+		reuse = false
 		fakeHost = nil
 		SetPlugin(nil)
 		SetInternalErrorHook(nil)
@@ -173,6 +176,10 @@ type testRoot struct {
 	panicOn  string
 	streams  map[uint32]*testStream
 	noStream bool
+	// doneAfter names the callback after which streams call StreamDone.
+	doneAfter string
+	created   int  // NewStream calls
+	readAgain bool // streams read origin twice
 }
 
 func (r *testRoot) maybePanic(what string) {
@@ -192,6 +199,7 @@ func (r *testRoot) NewStream(id uint32) Stream {
 	if r.noStream {
 		return nil
 	}
+	r.created++
 	s := &testStream{root: r}
 	if r.streams == nil {
 		r.streams = map[uint32]*testStream{}
@@ -210,11 +218,20 @@ func (s *testStream) OnRequestHeaders(n int, eos bool) types.Action {
 	s.calls = append(s.calls, "request")
 	s.root.maybePanic("request")
 	s.origin, _ = GetHeader(MapRequestHeaders, "origin")
+	if s.root.readAgain {
+		s.origin, _ = GetHeader(MapRequestHeaders, "origin")
+	}
+	if s.root.doneAfter == "request" {
+		StreamDone()
+	}
 	return types.ActionPause
 }
 func (s *testStream) OnResponseHeaders(n int, eos bool) types.Action {
 	s.calls = append(s.calls, "response")
 	s.root.maybePanic("response")
+	if s.root.doneAfter == "response" {
+		StreamDone()
+	}
 	return types.ActionPause
 }
 func (s *testStream) OnDelete() { s.calls = append(s.calls, "delete"); s.root.maybePanic("delete") }
@@ -503,5 +520,108 @@ func TestStatusError(t *testing.T) {
 	}
 	if got := statusError(99).Error(); got != "proxy-wasm host status 99" {
 		t.Errorf("statusError(99) = %q", got)
+	}
+}
+
+func TestStreamDoneEndsTheStreamsCallbacks(t *testing.T) {
+	for _, tc := range []struct {
+		doneAfter string
+		want      []string
+	}{
+		{"", []string{"request", "response", "delete"}},
+		{"request", []string{"request"}},
+		{"response", []string{"request", "response"}},
+	} {
+		t.Run("done after "+cmp.Or(tc.doneAfter, "nothing"), func(t *testing.T) {
+			h := &testHost{request: [][2]string{{"origin", "https://a.test"}}}
+			r := &testRoot{doneAfter: tc.doneAfter}
+			install(t, h, func(id uint32) Root { r.id = id; return r })
+			onContextCreate(1, 0)
+			onContextCreate(2, 1)
+			onRequestHeaders(2, 1, 0)
+			if got := onResponseHeaders(2, 0, 1); tc.doneAfter == "request" && got != types.ActionContinue {
+				t.Errorf("response headers of a done stream = %v, want Continue", got)
+			}
+			onDelete(2)
+			if got := r.streams[2].calls; !slices.Equal(got, tc.want) {
+				t.Errorf("stream calls = %q, want %q", got, tc.want)
+			}
+			if streams.get(2) != nil || len(spare) != 1 || spare[0].done {
+				t.Errorf("the stream's context is not released afresh: live %v, %d spare", streams.get(2) != nil, len(spare))
+			}
+			// The next stream in the released context gets every callback.
+			r.doneAfter = ""
+			onContextCreate(3, 1)
+			onRequestHeaders(3, 1, 0)
+			onResponseHeaders(3, 0, 1)
+			onDelete(3)
+			if got := r.streams[3].calls; !slices.Equal(got, []string{"request", "response", "delete"}) {
+				t.Errorf("the next stream's calls = %q", got)
+			}
+		})
+	}
+	StreamDone() // outside a callback: nothing to end, and no panic
+}
+
+func TestReuseStreamsHandsAStreamToTheNextStreamOfItsRoot(t *testing.T) {
+	h := &testHost{request: [][2]string{{"origin", "https://a.test"}}}
+	rs := map[uint32]*testRoot{}
+	install(t, h, func(id uint32) Root { rs[id] = &testRoot{id: id}; return rs[id] })
+	ReuseStreams()
+	onContextCreate(1, 0)
+	onContextCreate(10, 0)
+	r := rs[1]
+	exchange := func(id, root uint32) *testStream {
+		onContextCreate(id, root)
+		onRequestHeaders(id, 1, 0)
+		s := streams.get(id).Stream.(*testStream)
+		onResponseHeaders(id, 0, 1)
+		onDelete(id)
+		return s
+	}
+	first := exchange(2, 1)
+	if second := exchange(3, 1); second != first || r.created != 1 {
+		t.Fatalf("the second stream of the root got a new Stream (NewStream calls: %d)", r.created)
+	}
+	if other := exchange(11, 10); other == first || rs[10].created != 1 {
+		t.Fatal("a stream of another root got the first root's Stream")
+	}
+	// A stream whose reads outgrew its arena's chunk may view memory the
+	// arena dropped: its Stream is not kept.
+	h.request[0][1] = strings.Repeat("x", arenaChunk*3/4)
+	r.readAgain = true
+	grew := exchange(4, 1)
+	r.readAgain = false
+	h.request[0][1] = "https://a.test"
+	if after := exchange(5, 1); after == grew {
+		t.Fatal("a Stream that viewed a replaced chunk was kept")
+	}
+	// Nor one whose arena's chunk is not kept.
+	h.request[0][1] = strings.Repeat("x", arenaKeep+1)
+	big := exchange(8, 1)
+	h.request[0][1] = "https://a.test"
+	if after := exchange(9, 1); after == big {
+		t.Fatal("a Stream that viewed a dropped chunk was kept")
+	}
+	// A stream whose OnDelete panicked is not reused.
+	r.panicOn = "delete"
+	panicked := exchange(6, 1)
+	r.panicOn = ""
+	if after := exchange(7, 1); after == panicked {
+		t.Fatal("a Stream whose OnDelete panicked was reused")
+	}
+	// A stream that read nothing into its arena (the host returned no
+	// data) is kept too.
+	h.request = nil
+	nothing := exchange(12, 1)
+	if after := exchange(13, 1); after != nothing {
+		t.Fatal("a Stream that read nothing was not kept")
+	}
+	// Deleting a root drops the Streams the released contexts keep of it.
+	onDelete(1)
+	for _, c := range spare {
+		if c.Stream != nil && c.rootID == 1 {
+			t.Fatal("a released context keeps a Stream of a deleted root")
+		}
 	}
 }

@@ -54,11 +54,15 @@ type rootEntry struct {
 
 // streamContext is a stream, the root it belongs to and the arena its host
 // replies are written to. Stream is nil until the stream's first callback
-// asks its root for it (NewStream), and stays nil if the root declines.
+// asks its root for it (NewStream), and stays nil if the root declines;
+// with ReuseStreams, a released context keeps its Stream for a later
+// stream of the same root.
 type streamContext struct {
 	Stream
 	root    Root
-	created bool // NewStream was called
+	rootID  uint32 // root's, compared where comparing root would call the runtime
+	created bool   // NewStream was called, or the Stream is reused
+	done    bool   // the stream called StreamDone: no more callbacks
 	mem     arena
 }
 
@@ -73,30 +77,60 @@ const (
 // spareBytes is the memory the arenas of spare hold.
 var spareBytes int
 
-// newStreamContext returns a context for a stream of r, reusing a deleted
-// one's arena.
-func newStreamContext(r Root) *streamContext {
-	if n := len(spare); n > 0 {
-		c := spare[n-1]
-		spare[n-1] = nil
-		spare = spare[:n-1]
-		spareBytes -= len(c.mem.chunk)
-		c.root = r
-		return c
+// reuse says a released context keeps its Stream (ReuseStreams).
+var reuse bool
+
+// ReuseStreams lets the ABI layer keep a Stream after its stream ends and
+// hand it to a later stream of the same root instead of calling
+// Root.NewStream: the plugin's streams must then not count on starting
+// fresh. A Stream is kept only with the arena its stream read into, and
+// only when everything the stream read lies in the memory the arena keeps
+// (the stream's data fit in the arena's chunk, and the chunk is kept), so
+// that a kept Stream's views of host data pin nothing more. Call it from
+// init.
+func ReuseStreams() { reuse = true }
+
+// StreamDone tells the ABI layer that the stream whose callback is
+// running needs no more callbacks: its OnResponseHeaders (if still to
+// come) and its OnDelete are not called. Outside a stream's callback it
+// does nothing.
+func StreamDone() {
+	if current != nil {
+		current.done = true
 	}
-	return &streamContext{root: r}
 }
 
-// release drops c's stream and keeps its arena for a later stream, within
-// maxSpare and maxSpareBytes.
+// newStreamContext returns a context for a stream of r, reusing a deleted
+// one's arena, and its Stream if it belongs to r.
+func newStreamContext(rootID uint32, r Root) *streamContext {
+	if n := len(spare); n > 0 {
+		c := spare[n-1]
+		spare = spare[:n-1]
+		spareBytes -= len(c.mem.chunk)
+		if c.rootID != rootID {
+			c.Stream, c.root, c.rootID, c.created = nil, r, rootID, false
+		}
+		return c
+	}
+	return &streamContext{root: r, rootID: rootID}
+}
+
+// release ends c's stream and keeps c for a later stream, with its arena
+// and (ReuseStreams) its Stream, within maxSpare and maxSpareBytes.
 func release(c *streamContext) {
-	c.Stream, c.root, c.created = nil, nil, false
+	keep := reuse && c.Stream != nil && !c.mem.grew
+	had := c.mem.chunk != nil
+	c.done = false
 	c.mem.reset()
 	if len(spare) >= maxSpare {
 		return
 	}
 	if spareBytes+len(c.mem.chunk) > maxSpareBytes {
 		c.mem.chunk = nil
+	}
+	if !keep || had && c.mem.chunk == nil {
+		// The Stream may view memory the context does not keep.
+		c.Stream, c.root, c.rootID, c.created = nil, nil, 0, false
 	}
 	spareBytes += len(c.mem.chunk)
 	spare = append(spare, c)
@@ -140,10 +174,16 @@ func root(rootID uint32) Root {
 	return r
 }
 
-// deleteRoot forgets the root context rootID.
+// deleteRoot forgets the root context rootID, and the Streams of it that
+// released contexts keep.
 func deleteRoot(rootID uint32) {
 	for i, e := range roots {
 		if e.id == rootID {
+			for _, c := range spare {
+				if c.rootID == rootID {
+					c.Stream, c.root, c.rootID, c.created = nil, nil, 0, false
+				}
+			}
 			last := len(roots) - 1
 			copy(roots[i:], roots[i+1:])
 			roots[last] = rootEntry{} // drop the reference
@@ -190,7 +230,7 @@ func onContextCreate(contextID, parentID uint32) {
 	if r == nil {
 		return // a stream of an unknown root: its callbacks are no-ops
 	}
-	if old := streams.put(contextID, newStreamContext(r)); old != nil {
+	if old := streams.put(contextID, newStreamContext(parentID, r)); old != nil {
 		release(old) // a host that reuses a live ID: the old stream is gone
 	}
 }
@@ -265,10 +305,10 @@ func (c *streamContext) stream(contextID uint32) Stream {
 //go:wasmexport proxy_on_request_headers
 func onRequestHeaders(contextID, numHeaders, endOfStream uint32) (action types.Action) {
 	c := streams.get(contextID)
-	if c == nil {
+	if c == nil || c.done {
 		return types.ActionContinue
 	}
-	enterStream(&c.mem)
+	enterStream(c)
 	finished := false
 	defer func() {
 		if !finished {
@@ -288,10 +328,10 @@ func onRequestHeaders(contextID, numHeaders, endOfStream uint32) (action types.A
 //go:wasmexport proxy_on_response_headers
 func onResponseHeaders(contextID, numHeaders, endOfStream uint32) (action types.Action) {
 	c := streams.get(contextID)
-	if c == nil {
+	if c == nil || c.done {
 		return types.ActionContinue
 	}
-	enterStream(&c.mem)
+	enterStream(c)
 	finished := false
 	defer func() {
 		if !finished {
@@ -318,15 +358,16 @@ func onDelete(contextID uint32) {
 		deleteRoot(contextID)
 		return
 	}
-	if c.Stream == nil {
+	if c.Stream == nil || c.done {
 		release(c)
 		return
 	}
-	enterStream(&c.mem)
+	enterStream(c)
 	finished := false
 	defer func() {
 		if !finished {
 			recovered("proxy_on_delete", contextID, recover())
+			c.Stream = nil // not for reuse: it panicked
 		}
 		leave()
 		release(c)

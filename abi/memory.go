@@ -22,9 +22,9 @@ import "unsafe"
 // host-written number into a pointer, so a host that returns an address it
 // did not get from us yields an error, not a read of arbitrary memory.
 var (
-	hostData []byte // the last allocation, not yet claimed
-	depth    int    // nesting of exported callbacks being run
-	current  *arena // the arena of the stream whose callback runs; nil otherwise
+	hostData []byte         // the last allocation, not yet claimed
+	depth    int            // nesting of exported callbacks being run
+	current  *streamContext // the stream whose callback runs; nil otherwise
 )
 
 // maxHostData bounds one allocation for the host: a larger request is
@@ -36,6 +36,9 @@ const maxHostData = 256 << 20
 type arena struct {
 	chunk []byte
 	used  int
+	// grew says a chunk was replaced since the last reset: the stream may
+	// view memory the arena no longer holds.
+	grew bool
 }
 
 const (
@@ -50,6 +53,7 @@ const (
 // replaces it; the old one lives on as long as views of it do.
 func (a *arena) take(size int) []byte {
 	if len(a.chunk)-a.used < size {
+		a.grew = a.grew || a.used > 0
 		a.chunk = make([]byte, max(arenaChunk, 2*len(a.chunk), size))
 		a.used = 0
 	}
@@ -63,7 +67,7 @@ func (a *arena) reset() {
 	if len(a.chunk) > arenaKeep {
 		a.chunk = nil
 	}
-	a.used = 0
+	a.used, a.grew = 0, false
 }
 
 // allocate serves proxy_on_memory_allocate: size bytes for the host to write,
@@ -77,7 +81,7 @@ func allocate(size uint32) uint32 {
 		return 0
 	}
 	if current != nil {
-		hostData = current.take(int(size))
+		hostData = current.mem.take(int(size))
 	} else {
 		hostData = make([]byte, size)
 	}
@@ -104,9 +108,9 @@ func enter() { depth++ }
 
 // enterStream marks the start of a stream's callback: the host's writes go
 // to the stream's arena.
-func enterStream(a *arena) {
+func enterStream(c *streamContext) {
 	depth++
-	current = a
+	current = c
 }
 
 // leave marks the end of an exported callback; when the outermost one ends,

@@ -158,8 +158,9 @@ func TestSpareArenasKeepAtMostMaxSpareBytes(t *testing.T) {
 
 func TestRootCallbacksGetFreshMemory(t *testing.T) {
 	t.Cleanup(func() { depth = 0; current = nil; hostData = nil })
-	var a arena
-	enterStream(&a)
+	var c streamContext
+	a := &c.mem
+	enterStream(&c)
 	inStream := allocate(8)
 	leave()
 	if current != nil {
