@@ -162,7 +162,12 @@ func (r *root) NewStream(uint32) abi.Stream { return &stream{root: r} }
 type stream struct {
 	root *root
 	req  filter.Request
-	d    filter.Decision
+	// d is the request's decision: the root's noOrigin, shared by every
+	// request without Origin (a pointer, not a copy: copying a Decision
+	// into the stream costs every such request a few dozen Wasm
+	// instructions), or own.
+	d   *filter.Decision
+	own filter.Decision
 
 	// pending says the response phase has work to do (d.NeedsResponse).
 	pending bool
@@ -188,7 +193,7 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 	_, hasOrigin := abi.GetHeader(abi.MapRequestHeaders, "origin")
 	if !hasOrigin && !cfg.NeedsHeadersWithoutOrigin() {
 		// Every such request gets the same decision, made at configuration.
-		s.d = s.root.noOrigin
+		s.d = &s.root.noOrigin
 		s.reported = s.root.noOriginSilent
 		s.pending = s.d.NeedsResponse()
 		if !s.pending {
@@ -197,6 +202,14 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 		}
 		return types.ActionContinue
 	}
+	return s.decide(cfg)
+}
+
+// decide reads the request's headers, decides, and answers a preflight
+// whose answer is the plugin's. It is OnRequestHeaders' for a request with
+// Origin, apart so that a request without Origin runs a small function: a
+// large one costs every call to it in its prologue.
+func (s *stream) decide(cfg *filter.Config) types.Action {
 	if s.read {
 		s.req.Reset() // the last request's, on a stream handed on
 	}
@@ -223,7 +236,8 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 		}
 		s.req.RouteName = name
 	}
-	s.d = cfg.Evaluate(&s.req)
+	s.own = cfg.Evaluate(&s.req)
+	s.d = &s.own
 
 	if s.d.Kind == filter.KindPreflight {
 		if answered, err := s.answerPreflight(); err != nil {
@@ -271,11 +285,19 @@ func (s *stream) OnResponseHeaders(int, bool) types.Action {
 		s.report()
 		return types.ActionContinue
 	}
+	s.writeResponse()
+	return types.ActionContinue
+}
+
+// writeResponse adds the decision's lines to the upstream's response, or
+// rewrites it: OnResponseHeaders' for a decision that needs more than
+// vary, apart as decide is.
+func (s *stream) writeResponse() {
 	hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapResponseHeaders)
 	s.root.headers = hdrs[:0]
 	if err != nil {
 		internalError("reading response headers", err)
-		return types.ActionContinue
+		return
 	}
 	if add, ok := s.d.AppendResponseAdditions(hdrs, s.root.out[:0]); ok {
 		// Lines added one by one: the host keeps the upstream's as they are,
@@ -285,7 +307,7 @@ func (s *stream) OnResponseHeaders(int, bool) types.Action {
 			internalError("adding "+name, err)
 		}
 		s.report()
-		return types.ActionContinue
+		return
 	}
 	out, changed := s.d.RewriteResponse(hdrs, s.root.out[:0])
 	s.root.out = out[:0]
@@ -295,7 +317,6 @@ func (s *stream) OnResponseHeaders(int, bool) types.Action {
 		}
 	}
 	s.report()
-	return types.ActionContinue
 }
 
 // OnDelete implements abi.Stream: a decision whose response never came is
@@ -344,9 +365,13 @@ func (r *root) countPolicy(i int, pc filter.PolicyCounter) {
 
 // report increments the decision's counters and logs its line, once.
 func (s *stream) report() {
-	if s.reported {
-		return
+	if !s.reported {
+		s.sendReport()
 	}
+}
+
+// sendReport is report's work, apart so that report's check inlines.
+func (s *stream) sendReport() {
 	s.reported = true
 	cs := s.d.Counters(s.root.counters[:0])
 	s.root.counters = cs[:0]
@@ -367,7 +392,7 @@ func (s *stream) report() {
 // one (see filter.Decision.LocalResponse). An allowed preflight's comes from
 // its serialized template (LocalResponseKey), built on first use.
 func (s *stream) answerPreflight() (answered bool, err error) {
-	d := &s.d
+	d := s.d
 	if key, ok := d.LocalResponseKey(); ok {
 		a := &s.root.replies[key]
 		if !a.built {

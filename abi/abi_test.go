@@ -617,6 +617,23 @@ func TestReuseStreamsHandsAStreamToTheNextStreamOfItsRoot(t *testing.T) {
 	if after := exchange(13, 1); after != nothing {
 		t.Fatal("a Stream that read nothing was not kept")
 	}
+	// A stream that ends itself (StreamDone) is kept the same way, with
+	// the spare arenas' bytes counted.
+	h.request = [][2]string{{"origin", "https://a.test"}}
+	r.doneAfter = "response"
+	ended := exchange(14, 1)
+	after := exchange(15, 1)
+	if after != ended || !slices.Equal(after.calls[len(after.calls)-4:], []string{"request", "response", "request", "response"}) {
+		t.Fatalf("a stream that ended itself was not kept, or got OnDelete: %q", after.calls)
+	}
+	r.doneAfter = ""
+	kept := 0
+	for _, c := range spare {
+		kept += len(c.mem.chunk)
+	}
+	if kept != spareBytes {
+		t.Fatalf("spare arenas hold %d bytes, counted %d", kept, spareBytes)
+	}
 	// Deleting a root drops the Streams the released contexts keep of it.
 	onDelete(1)
 	for _, c := range spare {

@@ -1,13 +1,22 @@
 package abi
 
-// contexts maps the IDs of live stream contexts to their state. It is an
-// open-addressing hash table with linear probing: a Go map costs a dozen
-// Wasm function calls per stream (hashing, probing, growth checks), and a
-// stream is looked up in every callback. ID 0 is never a stream (it is the
-// root's parent), so it marks an empty slot.
+// contexts maps the IDs of live stream contexts to their state. Hosts hand
+// out context IDs in sequence (Envoy counts them per VM), so the live ones
+// mostly fall in a window narrower than the table: a context is kept in
+// slot id mod len(direct), found there with one comparison, and taken out
+// with one store. An ID whose slot another live ID holds (a long-lived
+// stream, or IDs a host spreads) goes to an overflow map; the table
+// doubles, up to maxDirect slots, when it is over half full or when the
+// overflow holds more than 8 contexts and an eighth of the live ones (a
+// few long-lived streams do not make it grow). A hash table with
+// probing cost the module about 600 instructions per stream in put and
+// remove (bench/, scripts/wasm-instructions.sh); a Go map costs a dozen
+// Wasm calls per operation. ID 0 is never a stream (it is the root's
+// parent), so it marks an empty slot.
 type contexts struct {
-	slots []contextSlot // a power of two in length, or empty
-	n     int           // live entries
+	direct []contextSlot // a power of two in length, or empty
+	over   map[uint32]*streamContext
+	n      int // live entries, in direct and over
 }
 
 type contextSlot struct {
@@ -15,87 +24,112 @@ type contextSlot struct {
 	c  *streamContext
 }
 
-// home is the slot an ID hashes to: Fibonacci hashing, so that the
-// consecutive IDs hosts hand out spread over the table.
-func (t *contexts) home(id uint32) int {
-	return int((id * 0x9e3779b1) & uint32(len(t.slots)-1))
-}
+// maxDirect bounds the direct table (16 bytes a slot).
+const maxDirect = 1 << 16
 
 // get returns the context of id, or nil.
 func (t *contexts) get(id uint32) *streamContext {
-	if len(t.slots) == 0 || id == 0 {
-		return nil
-	}
-	mask := len(t.slots) - 1
-	for i := t.home(id); ; i = (i + 1) & mask {
-		switch t.slots[i].id {
-		case id:
-			return t.slots[i].c
-		case 0:
-			return nil
+	if len(t.direct) != 0 {
+		if s := &t.direct[id&uint32(len(t.direct)-1)]; s.id == id && id != 0 {
+			return s.c
 		}
 	}
+	if len(t.over) == 0 {
+		return nil
+	}
+	return t.over[id]
 }
 
 // put sets the context of id and returns the one it replaces, or nil.
 func (t *contexts) put(id uint32, c *streamContext) (old *streamContext) {
+	if t.tryPut(id, c) {
+		return nil
+	}
+	return t.putSlow(id, c)
+}
+
+// tryPut is put in the usual case, where it inlines: a free slot in a
+// table with room and no overflow. It reports whether it stored c.
+func (t *contexts) tryPut(id uint32, c *streamContext) bool {
+	if id == 0 || 2*(t.n+1) > len(t.direct) || len(t.over) != 0 {
+		return false
+	}
+	s := &t.direct[id&uint32(len(t.direct)-1)]
+	if s.id != 0 {
+		return false
+	}
+	s.id, s.c = id, c
+	t.n++
+	return true
+}
+
+// putSlow is put for the other cases.
+func (t *contexts) putSlow(id uint32, c *streamContext) (old *streamContext) {
 	if id == 0 {
 		return nil
 	}
-	if 2*(t.n+1) > len(t.slots) { // at most half full
+	if len(t.direct) < maxDirect && (2*(t.n+1) > len(t.direct) || len(t.over) > 8 && 8*len(t.over) > t.n) {
 		t.grow()
 	}
-	mask := len(t.slots) - 1
-	i := t.home(id)
-	for ; t.slots[i].id != 0; i = (i + 1) & mask {
-		if t.slots[i].id == id {
-			old, t.slots[i].c = t.slots[i].c, c
-			return old
-		}
-	}
-	t.slots[i] = contextSlot{id, c}
-	t.n++
-	return nil
+	return t.insert(id, c)
 }
 
-// remove deletes id and returns its context, or nil. The entries after it
-// in its run move back (backward-shift deletion), so the table never holds
-// tombstones and a lookup stops at the first empty slot.
-func (t *contexts) remove(id uint32) *streamContext {
-	if len(t.slots) == 0 || id == 0 {
+// insert is put without growing the table, which must not be empty.
+func (t *contexts) insert(id uint32, c *streamContext) (old *streamContext) {
+	s := &t.direct[id&uint32(len(t.direct)-1)]
+	switch {
+	case s.id == id:
+		old, s.c = s.c, c
+		return old
+	case s.id == 0 && (len(t.over) == 0 || t.over[id] == nil):
+		*s = contextSlot{id, c}
+		t.n++
 		return nil
 	}
-	mask := len(t.slots) - 1
-	i := t.home(id)
-	for t.slots[i].id != id {
-		if t.slots[i].id == 0 {
-			return nil
-		}
-		i = (i + 1) & mask
+	if t.over == nil {
+		t.over = make(map[uint32]*streamContext)
 	}
-	c := t.slots[i].c
-	// Move each later entry of the run into the hole when its home is not
-	// between the hole and its slot (cyclically).
-	for j := (i + 1) & mask; t.slots[j].id != 0; j = (j + 1) & mask {
-		h := t.home(t.slots[j].id)
-		if (j-h)&mask >= (j-i)&mask {
-			t.slots[i] = t.slots[j]
-			i = j
-		}
+	old = t.over[id]
+	t.over[id] = c
+	if old == nil {
+		t.n++
 	}
-	t.slots[i] = contextSlot{}
-	t.n--
+	return old
+}
+
+// remove deletes id and returns its context, or nil.
+func (t *contexts) remove(id uint32) *streamContext {
+	if len(t.direct) == 0 || id == 0 {
+		return nil
+	}
+	if s := &t.direct[id&uint32(len(t.direct)-1)]; s.id == id {
+		c := s.c
+		*s = contextSlot{}
+		t.n--
+		return c
+	}
+	if len(t.over) == 0 {
+		return nil
+	}
+	c := t.over[id]
+	if c != nil {
+		delete(t.over, id)
+		t.n--
+	}
 	return c
 }
 
-// grow doubles the table (16 slots at first) and rehashes it.
+// grow doubles the direct table (16 slots at first) and puts every entry
+// back.
 func (t *contexts) grow() {
-	old := t.slots
-	t.slots = make([]contextSlot, max(16, 2*len(old)))
-	t.n = 0
-	for _, s := range old {
+	oldDirect, oldOver := t.direct, t.over
+	t.direct, t.over, t.n = make([]contextSlot, max(16, 2*len(oldDirect))), nil, 0
+	for _, s := range oldDirect {
 		if s.id != 0 {
-			t.put(s.id, s.c)
+			t.insert(s.id, s.c)
 		}
+	}
+	for id, c := range oldOver {
+		t.insert(id, c)
 	}
 }

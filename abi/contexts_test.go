@@ -64,3 +64,28 @@ func TestContextsIgnoreIDZero(t *testing.T) {
 		t.Fatal("ID 0, which marks empty slots, was stored")
 	}
 }
+
+// TestContextsStayDirect checks the sizes the table takes: a window of
+// consecutive IDs fits the direct table without overflow; one long-lived
+// stream does not make it grow; many IDs that collide do, up to maxDirect.
+func TestContextsStayDirect(t *testing.T) {
+	var tab contexts
+	tab.put(1, &streamContext{}) // a long-lived stream
+	for id := uint32(2); id < 100_000; id++ {
+		tab.put(id, &streamContext{})
+		if id >= 50 {
+			tab.remove(id - 48) // 48 streams in flight
+		}
+	}
+	if len(tab.direct) > 256 || len(tab.over) > 1 || tab.n != 49 {
+		t.Errorf("48 streams in flight and a long-lived one: %d slots, %d in overflow, %d live; want at most 256 slots and 1 in overflow",
+			len(tab.direct), len(tab.over), tab.n)
+	}
+	var spread contexts
+	for k := uint32(1); k <= 1000; k++ {
+		spread.put(k<<16, &streamContext{}) // all in slot 0 of any table
+	}
+	if len(spread.direct) != maxDirect || spread.n != 1000 || spread.get(5<<16) == nil {
+		t.Errorf("1,000 colliding IDs: %d slots, %d live", len(spread.direct), spread.n)
+	}
+}

@@ -115,6 +115,22 @@ func newStreamContext(rootID uint32, r Root) *streamContext {
 	return &streamContext{root: r, rootID: rootID}
 }
 
+// recycle is release in the usual case, where it inlines: a Stream kept
+// for reuse whose stream read no more than its arena's chunk holds, and
+// room among the spare contexts. It reports whether it released c.
+func recycle(c *streamContext) bool {
+	n := len(spare)
+	if !reuse || c.Stream == nil || c.mem.grew || len(c.mem.chunk) > arenaKeep ||
+		n == cap(spare) || spareBytes+len(c.mem.chunk) > maxSpareBytes {
+		return false
+	}
+	c.done, c.mem.used = false, 0
+	spareBytes += len(c.mem.chunk)
+	spare = spare[:n+1]
+	spare[n] = c
+	return true
+}
+
 // release ends c's stream and keeps c for a later stream, with its arena
 // and (ReuseStreams) its Stream, within maxSpare and maxSpareBytes.
 func release(c *streamContext) {
@@ -133,6 +149,9 @@ func release(c *streamContext) {
 		c.Stream, c.root, c.rootID, c.created = nil, nil, 0, false
 	}
 	spareBytes += len(c.mem.chunk)
+	if spare == nil {
+		spare = make([]*streamContext, 0, maxSpare) // so that recycle has room
+	}
 	spare = append(spare, c)
 }
 
@@ -213,26 +232,37 @@ func deleteRoot(rootID uint32) {
 //go:wasmexport proxy_on_context_create
 func onContextCreate(contextID, parentID uint32) {
 	if parentID == 0 {
-		enter()
-		finished := false
-		defer func() {
-			if !finished {
-				recovered("proxy_on_context_create", contextID, recover())
-			}
-			leave()
-		}()
-		deleteRoot(contextID)
-		root(contextID)
-		finished = true
+		createRoot(contextID)
 		return
 	}
 	r := findRoot(parentID)
 	if r == nil {
 		return // a stream of an unknown root: its callbacks are no-ops
 	}
-	if old := streams.put(contextID, newStreamContext(parentID, r)); old != nil {
+	c := newStreamContext(parentID, r)
+	if streams.tryPut(contextID, c) {
+		return
+	}
+	if old := streams.put(contextID, c); old != nil {
 		release(old) // a host that reuses a live ID: the old stream is gone
 	}
+}
+
+// createRoot creates the root context rootID, replacing any of that ID.
+// It is apart from onContextCreate, with its deferred recovery: a function
+// with a defer pays for it on every path (the stream's too).
+func createRoot(rootID uint32) {
+	enter()
+	finished := false
+	defer func() {
+		if !finished {
+			recovered("proxy_on_context_create", rootID, recover())
+		}
+		leave()
+	}()
+	deleteRoot(rootID)
+	root(rootID)
+	finished = true
 }
 
 //go:wasmexport proxy_on_vm_start
@@ -359,9 +389,17 @@ func onDelete(contextID uint32) {
 		return
 	}
 	if c.Stream == nil || c.done {
-		release(c)
+		if !recycle(c) {
+			release(c)
+		}
 		return
 	}
+	deleteStream(c, contextID)
+}
+
+// deleteStream calls the stream's OnDelete and releases its context: apart
+// from onDelete, with its deferred recovery, as createRoot is.
+func deleteStream(c *streamContext, contextID uint32) {
 	enterStream(c)
 	finished := false
 	defer func() {

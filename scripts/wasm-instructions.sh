@@ -8,7 +8,7 @@
 #   scripts/wasm-instructions.sh 'allowed preflight' [EXCHANGES]
 #
 # Each module runs twice under callgrind, for 0 and for EXCHANGES warm
-# exchanges (default 10000) after a first one (bench's TestPerfLoop, with
+# exchanges (default 40000) after a first one (bench's TestPerfLoop, with
 # wazero's compiler and perf map: the perfmap build tag); the difference,
 # divided by EXCHANGES, is the cost of an exchange: the module's machine
 # code, the host functions, wazero and the Go runtime under them.
@@ -20,7 +20,7 @@
 # Takes about two minutes per scenario.
 set -euo pipefail
 scenario=${1:?usage: scripts/wasm-instructions.sh SCENARIO [EXCHANGES], e.g. 'allowed preflight'}
-n=${2:-10000}
+n=${2:-40000}
 if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
 	echo "wasm-instructions: valgrind is not installed (apt-get install valgrind): skipping" >&2
 	exit 0
