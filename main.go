@@ -111,8 +111,8 @@ type root struct {
 	out      [][2]string
 	counters []filter.Counter
 	line     []byte
-	// replies are the allowed preflights' answers by
-	// Decision.LocalResponseKey, serialized on first use.
+	// replies are the preflights' answers by Decision.LocalResponseKey,
+	// serialized on first use.
 	replies []preflightReply
 	// compareLine is the report comparison's log line: a buffer of its own,
 	// as a host that keeps a view of a logged line (the SDK's emulator)
@@ -146,7 +146,7 @@ func (r *root) OnConfigure(data []byte) bool {
 	defineCounters()
 	r.policies = definePolicyCounters(cfg, nil)
 	r.cfg = cfg
-	r.replies = make([]preflightReply, 4*cfg.NumPolicies())
+	r.replies = make([]preflightReply, 5*cfg.NumPolicies())
 	r.noOrigin = cfg.Evaluate(&filter.Request{})
 	r.noOriginSilent = len(r.noOrigin.Counters(nil)) == 0 && r.noOrigin.LogLine() == ""
 	return true
@@ -389,8 +389,9 @@ func (s *stream) sendReport() {
 }
 
 // answerPreflight sends the local reply to a preflight, if the decision has
-// one (see filter.Decision.LocalResponse). An allowed preflight's comes from
-// its serialized template (LocalResponseKey), built on first use.
+// one (see filter.Decision.LocalResponse). Most come from a serialized
+// template (LocalResponseKey), built on first use; a debug denial's, which
+// names its reason, is serialized for the request.
 func (s *stream) answerPreflight() (answered bool, err error) {
 	d := s.d
 	if key, ok := d.LocalResponseKey(); ok {
@@ -399,7 +400,7 @@ func (s *stream) answerPreflight() (answered bool, err error) {
 			status, headers, _ := d.LocalResponse(nil)
 			*a = preflightReply{status: status, headers: abi.NewHeaderTemplate(headers), built: true}
 		}
-		return true, abi.SendLocalResponseTemplate(a.status, &a.headers, d.AllowOrigin(), "cors_preflight")
+		return true, abi.SendLocalResponseTemplate(a.status, &a.headers, d.KeyedValue(), "cors_preflight")
 	}
 	status, headers, ok := d.LocalResponse(s.root.out[:0])
 	s.root.out = headers[:0]
@@ -409,8 +410,8 @@ func (s *stream) answerPreflight() (answered bool, err error) {
 	return true, abi.SendLocalResponse(status, headers, nil, "cors_preflight")
 }
 
-// preflightReply is an allowed preflight's answer, serialized but for its
-// access-control-allow-origin value.
+// preflightReply is a preflight's answer, serialized but for the value of
+// its first header (filter.Decision.KeyedValue).
 type preflightReply struct {
 	status  int
 	headers abi.HeaderTemplate

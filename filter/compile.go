@@ -56,6 +56,7 @@ func settle(cfg *Config) {
 func compilePolicy(ps *PolicySpec, name, segment string) *policy {
 	p := &policy{
 		name:           name,
+		logName:        " (policy " + name + "): ",
 		segment:        segment,
 		credentials:    ps.AllowCredentials,
 		privateNetwork: ps.AllowPrivateNetwork,

@@ -80,6 +80,7 @@ func (c *Config) Summary() string {
 // policy is one compiled policy: who may call, with what, and what to answer.
 type policy struct {
 	name      string // the display name: its name, "default" or "policies[i]"
+	logName   string // " (policy NAME): ", for the denial's log line
 	segment   string // in metric names: its name, "default" or "policies_i"
 	index     int    // in Config.policies
 	isDefault bool   // the top-level policy

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +41,36 @@ func TestByteLoops(t *testing.T) {
 			if got, want := equalLower(s, strings.ToLower(u)), strings.EqualFold(s, u); got != want {
 				t.Errorf("equalLower(%q, %q) = %v, want %v", s, strings.ToLower(u), got, want)
 			}
+		}
+	}
+}
+
+// TestPlainASCIIAgreesWithStrconv checks the word-at-a-time plainASCII
+// against what strconv.QuoteToASCII does: every byte value at every place
+// of a plain string of 1 to 20 bytes (in a word and in the tail), and
+// random strings of bytes around the special ones.
+func TestPlainASCIIAgreesWithStrconv(t *testing.T) {
+	want := func(v string) bool { return strconv.QuoteToASCII(v) == `"`+v+`"` }
+	base := "https://app.example"
+	for n := 1; n <= len(base); n++ {
+		for at := range n {
+			for b := range 256 {
+				v := base[:at] + string([]byte{byte(b)}) + base[at+1:n]
+				if got := plainASCII(v); got != want(v) {
+					t.Fatalf("plainASCII(%q) = %v, want %v", v, got, !got)
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	special := []byte{0, 0x1F, ' ', '!', '"', '#', '[', '\\', ']', '~', 0x7F, 0x80, 0xFF, 'a', 'Z'}
+	for range 20000 {
+		v := make([]byte, r.IntN(24))
+		for i := range v {
+			v[i] = special[r.IntN(len(special))]
+		}
+		if got := plainASCII(string(v)); got != want(string(v)) {
+			t.Fatalf("plainASCII(%q) = %v, want %v", v, got, !got)
 		}
 	}
 }

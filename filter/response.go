@@ -25,18 +25,25 @@ func (d *Decision) LocalResponse(dst [][2]string) (status int, headers [][2]stri
 	return p.preflightOK, dst, true
 }
 
-// LocalResponseKey identifies the answer LocalResponse gives an allowed
-// preflight, but for the value of its first header,
-// access-control-allow-origin (AllowOrigin): two decisions with the same key
-// get the same status and the same headers otherwise. It lets the plugin
-// serialize each answer once per configuration. ok is false when the
-// decision has no such answer (not an allowed preflight, or report mode);
-// keys are below 4 * Config.NumPolicies().
+// LocalResponseKey identifies the answer LocalResponse gives a preflight,
+// but for the value of its first header (KeyedValue): two decisions with
+// the same key get the same status and the same headers otherwise. It lets
+// the plugin serialize each answer once per configuration. ok is false
+// when the decision has no such answer: no local answer (not a preflight,
+// report mode, a denial the policy forwards), or a debug denial's, which
+// names its reason. Keys are below 5 * Config.NumPolicies(): a policy's
+// allowed answers take four, its denial the fifth.
 func (d *Decision) LocalResponseKey() (key int, ok bool) {
-	if d.Kind != KindPreflight || d.report || !d.Allowed {
+	if d.Kind != KindPreflight || d.report {
 		return 0, false
 	}
-	key = 4 * d.policy.index
+	key = 5 * d.policy.index
+	if !d.Allowed {
+		if d.policy.forward || d.debug {
+			return 0, false
+		}
+		return key + 4, true
+	}
 	if d.headersAsked {
 		key += 1
 	}
@@ -44,6 +51,17 @@ func (d *Decision) LocalResponseKey() (key int, ok bool) {
 		key += 2
 	}
 	return key, true
+}
+
+// KeyedValue is the value of the first header of the answer
+// LocalResponseKey identifies, which the key leaves open: the
+// access-control-allow-origin of an allowed preflight's (AllowOrigin), the
+// vary of a denial's.
+func (d *Decision) KeyedValue() string {
+	if !d.Allowed {
+		return d.policy.preflightVary
+	}
+	return d.allowOrigin()
 }
 
 // AllowOrigin is the access-control-allow-origin value of an allowed

@@ -57,15 +57,19 @@ func TestLocalResponseKeySeparatesEveryAnswer(t *testing.T) {
 	}
 }
 
-func TestNoLocalResponseKeyWithoutALocalAllowedAnswer(t *testing.T) {
+func TestNoLocalResponseKeyWithoutASharedAnswer(t *testing.T) {
 	enforce := mustParse(t, `{"allowOrigins": ["https://x.test"], "allowMethods": ["PUT"]}`)
 	report := mustParse(t, `{"mode": "report", "allowOrigins": ["https://x.test"], "allowMethods": ["PUT"]}`)
+	debug := mustParse(t, `{"debug": true, "allowOrigins": ["https://x.test"], "allowMethods": ["PUT"]}`)
+	forward := mustParse(t, `{"unmatchedPreflights": "forward", "allowOrigins": ["https://x.test"], "allowMethods": ["PUT"]}`)
+	denied := [][2]string{{":method", "OPTIONS"}, {"origin", "https://evil.test"}, {"access-control-request-method", "PUT"}}
 	for _, tt := range []struct {
 		name  string
 		cfg   *Config
 		lines [][2]string
 	}{
-		{"a denied preflight", enforce, [][2]string{{":method", "OPTIONS"}, {"origin", "https://evil.test"}, {"access-control-request-method", "PUT"}}},
+		{"a denied preflight under debug, whose answer names the reason", debug, denied},
+		{"a denied preflight the policy forwards", forward, denied},
 		{"an actual request", enforce, [][2]string{{":method", "GET"}, {"origin", "https://x.test"}}},
 		{"a request without origin", enforce, [][2]string{{":method", "GET"}}},
 		{"an allowed preflight in report mode", report, [][2]string{{":method", "OPTIONS"}, {"origin", "https://x.test"}, {"access-control-request-method", "PUT"}}},
@@ -76,5 +80,15 @@ func TestNoLocalResponseKeyWithoutALocalAllowedAnswer(t *testing.T) {
 		if key, ok := d.LocalResponseKey(); ok {
 			t.Errorf("%s: LocalResponseKey %d", tt.name, key)
 		}
+	}
+	// A denial's answer is the policy's, whatever the request: one key, the
+	// vary value open.
+	var r Request
+	r.AddHeaders(denied)
+	d := enforce.Evaluate(&r)
+	key, ok := d.LocalResponseKey()
+	status, hdrs, _ := d.LocalResponse(nil)
+	if !ok || key != 4 || status != 403 || len(hdrs) != 1 || hdrs[0] != [2]string{"vary", d.KeyedValue()} {
+		t.Errorf("a denied preflight: key %d %v, answer %d %q, KeyedValue %q", key, ok, status, hdrs, d.KeyedValue())
 	}
 }
