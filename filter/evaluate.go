@@ -193,6 +193,7 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 	if tooLong(lines) {
 		return ReasonHeadersInvalid, headersTooLong, false
 	}
+	names := p.headerNames // in a local: the loop below reads it per element
 	for _, line := range lines {
 	elements:
 		for i := 0; i < len(line); {
@@ -202,8 +203,8 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 			}
 			if i+8 <= len(line) {
 				w := load64(line, i)
-				for k := range p.headerNames {
-					f := &p.headerNames[k]
+				for k := range names {
+					f := &names[k]
 					end := i + f.n
 					if f.n == 0 || end > len(line) || w|f.letters[0] != f.words[0] || load64(line, end-8)|f.letters[1] != f.words[1] {
 						continue
@@ -212,7 +213,7 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 						end++
 					}
 					if end == len(line) || line[end] == ',' {
-						asked, i = true, end
+						asked, i = true, end+1 // past the comma too
 						continue elements
 					}
 					break // a longer element: the general path decides
