@@ -642,3 +642,25 @@ func TestReuseStreamsHandsAStreamToTheNextStreamOfItsRoot(t *testing.T) {
 		}
 	}
 }
+
+// TestReuseStreamsKeepsEachRootsStreams checks that roots taking turns (two
+// plugin configurations in one VM, one stream at a time) keep their
+// Streams: NewStream runs once per root, not once per turn.
+func TestReuseStreamsKeepsEachRootsStreams(t *testing.T) {
+	h := &testHost{request: [][2]string{{"origin", "https://a.test"}}}
+	rs := map[uint32]*testRoot{}
+	install(t, h, func(id uint32) Root { rs[id] = &testRoot{id: id}; return rs[id] })
+	ReuseStreams()
+	onContextCreate(1, 0)
+	onContextCreate(2, 0)
+	for id := uint32(10); id < 40; id++ {
+		root := 1 + id%2
+		onContextCreate(id, root)
+		onRequestHeaders(id, 1, 0)
+		onResponseHeaders(id, 0, 1)
+		onDelete(id)
+	}
+	if rs[1].created != 1 || rs[2].created != 1 || len(spare) != 2 {
+		t.Errorf("NewStream calls: %d and %d, want 1 each; %d spare contexts, want 2", rs[1].created, rs[2].created, len(spare))
+	}
+}

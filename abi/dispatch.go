@@ -100,19 +100,44 @@ func StreamDone() {
 	}
 }
 
-// newStreamContext returns a context for a stream of r, reusing a deleted
-// one's arena, and its Stream if it belongs to r.
-func newStreamContext(rootID uint32, r Root) *streamContext {
-	if n := len(spare); n > 0 {
-		c := spare[n-1]
-		spare = spare[:n-1]
-		spareBytes -= len(c.mem.chunk)
-		if c.rootID != rootID {
-			c.Stream, c.root, c.rootID, c.created = nil, r, rootID, false
-		}
-		return c
+// takeSpare returns the last context released when it is root rootID's,
+// with its arena and its Stream, or nil: the usual case, inlined.
+func takeSpare(rootID uint32) *streamContext {
+	n := len(spare)
+	if n == 0 || spare[n-1].rootID != rootID {
+		return nil
 	}
-	return &streamContext{root: r, rootID: rootID}
+	c := spare[n-1]
+	spare = spare[:n-1]
+	spareBytes -= len(c.mem.chunk)
+	return c
+}
+
+// newStreamContext returns a context for a stream of r when takeSpare
+// has none: the latest context released of r's, else the latest without
+// a Stream, else a new one. Taking another root's Stream away would make
+// roots that take turns (two plugin configurations in one VM) allocate a
+// Stream per turn, and the VM's memory grow with the garbage.
+func newStreamContext(rootID uint32, r Root) *streamContext {
+	i := len(spare) - 1
+	for ; i >= 0 && spare[i].rootID != rootID; i-- {
+	}
+	if i < 0 {
+		for i = len(spare) - 1; i >= 0 && spare[i].Stream != nil; i-- {
+		}
+	}
+	if i < 0 {
+		return &streamContext{root: r, rootID: rootID}
+	}
+	c := spare[i]
+	last := len(spare) - 1
+	spare[i] = spare[last]
+	spare = spare[:last]
+	spareBytes -= len(c.mem.chunk)
+	if c.rootID != rootID {
+		c.Stream, c.root, c.rootID, c.created = nil, r, rootID, false
+	}
+	return c
 }
 
 // recycle is release in the usual case, where it inlines: a Stream kept
@@ -239,7 +264,10 @@ func onContextCreate(contextID, parentID uint32) {
 	if r == nil {
 		return // a stream of an unknown root: its callbacks are no-ops
 	}
-	c := newStreamContext(parentID, r)
+	c := takeSpare(parentID)
+	if c == nil {
+		c = newStreamContext(parentID, r)
+	}
 	if streams.tryPut(contextID, c) {
 		return
 	}
