@@ -25,11 +25,14 @@ type Stream interface {
 	// GetHeader or RequestHeaders.
 	OnRequestHeaders(numHeaders int, endOfStream bool) types.Action
 	// OnResponseHeaders is called with the response headers; read them with
-	// GetHeader or AppendHeaders (MapResponseHeaders).
+	// GetHeader or AppendHeaders (MapResponseHeaders). It is not called
+	// after the stream called StreamDone.
 	OnResponseHeaders(numHeaders int, endOfStream bool) types.Action
-	// OnDelete is called when the host deletes the stream: the stream is
-	// over, and this is its last call. The values the stream read from the
-	// host are reused after it returns: the stream must drop (or copy) them.
+	// OnDelete is called when the host deletes the stream, unless the
+	// stream called StreamDone: the stream is over, and this is its last
+	// call. The values the stream read from the host are reused after it
+	// returns: the stream must drop (or copy) them, unless the layer keeps
+	// the Stream with them (ReuseStreams).
 	OnDelete()
 }
 

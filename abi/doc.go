@@ -16,10 +16,14 @@
 //
 // Strings and byte slices returned by the host calls may be views of memory
 // the host wrote into. In a stream's callbacks that memory is the stream's
-// arena: the values stay valid until the stream's OnDelete returns, and the
-// arena is then reused by later streams, so that a request allocates nothing
-// once the VM has warmed up. A plugin that keeps a value longer copies it.
-// In a root's callbacks (the configuration) the memory is never reused.
+// arena: the values stay valid until the stream ends (its OnDelete returns,
+// or the host deletes a stream that called StreamDone), and the arena is
+// then reused by later streams, so that a request allocates nothing once
+// the VM has warmed up. A plugin that keeps a value longer copies it; a
+// plugin that lets the layer reuse its Stream objects (ReuseStreams) may
+// leave such values in them, since a Stream is kept only with the arena it
+// read into. In a root's callbacks (the configuration) the memory is never
+// reused.
 //
 // Outside wasip1 the package builds too (for go vet, go build ./... and unit
 // tests of its portable parts), but every host call fails with ErrNotInHost.
