@@ -6,12 +6,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/corswasm/corswasm/internal/goaddr"
-	"github.com/corswasm/corswasm/internal/wasmbuild"
 	"github.com/corswasm/corswasm/internal/wasmcode"
 	wabin "github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
@@ -195,43 +192,5 @@ func TestRewriteRefusesWhatItCannotRead(t *testing.T) {
 	bad := moduleOf([]byte{0xFF, wasmcode.OpLocalGet, val})
 	if _, _, err := goaddr.Rewrite(bad); err == nil {
 		t.Error("an unknown opcode was accepted")
-	}
-}
-
-// TestThePluginIsBuiltFolded checks that the build every test and tool
-// uses (wasmbuild, as `make build`) folds the addresses: folding its plugin
-// again finds nothing to do. (The engine's own tests run folded in
-// package gojumps's TestTheEngineTestsPassRewritten, through the whole
-// post-link step.)
-func TestThePluginIsBuiltFolded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the plugin (-short)")
-	}
-	root, err := wasmbuild.ModuleRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plugin, err := wasmbuild.BuildBytes(context.Background(), root, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "raw.wasm")
-	if err := wasmbuild.Compile(context.Background(), root, ".", out); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, first, err := goaddr.Rewrite(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, r, err := goaddr.Rewrite(plugin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if first.Folded < 10000 || r.Folded != 0 || !bytes.Equal(again, plugin) {
-		t.Errorf("the go build has %d addresses to fold, want over 10,000; the built plugin %d, want 0", first.Folded, r.Folded)
 	}
 }
