@@ -12,7 +12,7 @@
 # wazero's compiler and perf map: the perfmap build tag); the difference,
 # divided by EXCHANGES, is the cost of an exchange: the module's machine
 # code, the host functions, wazero and the Go runtime under them.
-# bench/wasminstr names the module's functions from the perf map. The
+# bench/wasmperf names the module's functions from the perf map. The
 # counts are x86-64 instructions of wazero's machine code, not Wasm
 # instructions. GOGC=off and GODEBUG=asyncpreemptoff=1 keep the collector
 # and preemption signals out of the count (callgrind does not survive the
@@ -29,7 +29,7 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go test -c -tags perfmap -o "$work/bench.test" ./bench
-go build -o "$work/wasminstr" ./bench/wasminstr
+go build -o "$work/wasmperf" ./bench/wasmperf
 
 # The modules are built first, outside callgrind: a process under
 # callgrind that starts go build dies of the child's signal.
@@ -67,5 +67,5 @@ echo "  plugin              $plugin"
 echo "  call-matched floor  $floor"
 awk -v p="$plugin" -v f="$floor" 'BEGIN { printf "  plugin / floor      %.2fx\n", p / f }'
 callgrind_annotate --threshold=100 "$work/plugin.$n.out" 2>/dev/null |
-	"$work/wasminstr" -map "$perfmap" -exchanges "$n"
+	"$work/wasmperf" -map "$perfmap" -exchanges "$n" -top 25
 rm -f "$perfmap"

@@ -1,27 +1,12 @@
 //go:build !wasip1
 
-// Command wasminstr turns a callgrind profile of the module benchmarks' host
-// process into instructions per exchange by Wasm function: where the
-// module's work goes, counted rather than sampled, so that two builds can
-// be compared on a noisy machine. scripts/wasm-instructions.sh runs it:
-//
-//	scripts/wasm-instructions.sh 'allowed preflight'
-//
-// It reads `callgrind_annotate --threshold=100` on standard input, the perf
-// map wazero wrote for the compiled module (the perfmap build tag; -map),
-// and the number of exchanges the profiled loop ran (-exchanges). Callgrind
-// names no function of the compiled module (they are machine code wazero
-// wrote at run time): it lists their addresses, which the perf map turns
-// into Wasm function names. Everything else is the host.
 package main
 
 import (
 	"bufio"
 	"cmp"
-	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -30,42 +15,12 @@ import (
 	"strings"
 )
 
-func main() {
-	mapFile := flag.String("map", "", "the perf map wazero wrote (/tmp/perf-PID.map)")
-	exchanges := flag.Float64("exchanges", 0, "exchanges the profiled loop ran")
-	top := flag.Int("top", 25, "Wasm functions to list")
-	flag.Parse()
-	if *mapFile == "" || *exchanges <= 0 {
-		fmt.Fprintln(os.Stderr, "wasminstr: -map and -exchanges are required")
-		os.Exit(2)
-	}
-	f, err := os.Open(*mapFile)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "wasminstr:", err)
-		os.Exit(1)
-	}
-	defer f.Close()
-	syms, err := readPerfMap(f)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "wasminstr:", *mapFile+":", err)
-		os.Exit(1)
-	}
-	if err := report(os.Stdin, os.Stdout, syms, *exchanges, *top); err != nil {
-		fmt.Fprintln(os.Stderr, "wasminstr:", err)
-		os.Exit(1)
-	}
-}
-
 // symbol is one perf map entry: code at [start, start+size) of the named
 // Wasm function.
 type symbol struct {
 	start, size uint64
 	name        string
 }
-
-// A perf map names a compiled Wasm function "[index/count].name:::::Lblock"
-// (one entry per machine block); wazero's own trampolines have other names.
-var wasmSymbol = regexp.MustCompile(`^\[\d+/\d+\]\.?(.*?):::::L\d+$`)
 
 // readPerfMap reads the entries of the module's functions ("START SIZE
 // NAME", hexadecimal), sorted by address.
@@ -78,16 +33,16 @@ func readPerfMap(r io.Reader) ([]symbol, error) {
 		if !ok1 || !ok2 {
 			return nil, fmt.Errorf("not a perf map line: %q", sc.Text())
 		}
-		m := wasmSymbol.FindStringSubmatch(name)
-		if m == nil {
-			continue
+		fn, ok := wasmFunction(name)
+		if !ok {
+			continue // wazero's own trampolines
 		}
 		a, err1 := strconv.ParseUint(start, 16, 64)
 		n, err2 := strconv.ParseUint(size, 16, 64)
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("not a perf map line: %q", sc.Text())
 		}
-		syms = append(syms, symbol{a, n, strings.TrimPrefix(m[1], "github.com_corswasm_corswasm_")})
+		syms = append(syms, symbol{a, n, fn})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -115,9 +70,24 @@ var (
 	anonymous = regexp.MustCompile(`^\?\?\?:0x([0-9a-f]+)\b`)
 )
 
-// report reads callgrind_annotate lines from r and writes the module's
-// instructions per exchange, by function, to w.
-func report(r io.Reader, w io.Writer, syms []symbol, exchanges float64, top int) error {
+// instructions reads callgrind_annotate lines from r and the perf map
+// mapFile, and writes the module's instructions per exchange, by function,
+// to w.
+func instructions(r io.Reader, w io.Writer, mapFile string, exchanges float64, top int) error {
+	f, err := os.Open(mapFile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	syms, err := readPerfMap(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", mapFile, err)
+	}
+	return instructionsBy(r, w, syms, exchanges, top)
+}
+
+// instructionsBy is instructions with the perf map read.
+func instructionsBy(r io.Reader, w io.Writer, syms []symbol, exchanges float64, top int) error {
 	byFunc := map[string]float64{}
 	var wasm, total float64
 	sc := bufio.NewScanner(r)
@@ -158,10 +128,7 @@ func report(r io.Reader, w io.Writer, syms []symbol, exchanges float64, top int)
 		return fmt.Errorf("no instruction in a Wasm function of the perf map")
 	}
 	fmt.Fprintf(w, "module: %.0f instructions per exchange (the whole process: %.0f, compilation included)\n", wasm/exchanges, total/exchanges)
-	names := slices.SortedFunc(maps.Keys(byFunc), func(a, b string) int {
-		return cmp.Or(cmp.Compare(byFunc[b], byFunc[a]), cmp.Compare(a, b))
-	})
-	for _, name := range names[:min(top, len(names))] {
+	for _, name := range mostFirst(byFunc, top) {
 		fmt.Fprintf(w, "%8.0f  %5.1f%%  %s\n", byFunc[name]/exchanges, 100*byFunc[name]/wasm, name)
 	}
 	return nil

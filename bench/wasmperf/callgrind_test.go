@@ -13,7 +13,7 @@ const perfMap = `7f0000001000 40 [1349/1545].github.com_corswasm_corswasm_abi.Pa
 7f0000003000 10 trampoline:env.proxy_log
 `
 
-func TestReportCountsInstructionsByWasmFunction(t *testing.T) {
+func TestInstructionsCountedByWasmFunction(t *testing.T) {
 	syms, err := readPerfMap(strings.NewReader(perfMap))
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +34,7 @@ Ir                   file:function
    10,000 ( 1.00%)  ???:0x00007f0000001060 [???]
 `
 	var out strings.Builder
-	if err := report(strings.NewReader(in), &out, syms, 1000, 10); err != nil {
+	if err := instructionsBy(strings.NewReader(in), &out, syms, 1000, 10); err != nil {
 		t.Fatal(err)
 	}
 	got := out.String()
@@ -52,7 +52,7 @@ Ir                   file:function
 	}
 }
 
-func TestReportRefusesInputWithoutTheModule(t *testing.T) {
+func TestInstructionsRefuseInputWithoutTheModule(t *testing.T) {
 	syms, err := readPerfMap(strings.NewReader(perfMap))
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestReportRefusesInputWithoutTheModule(t *testing.T) {
 		"no totals":          "  200,000 (20.00%)  ???:0x00007f0000001008 [???]\n",
 		"no module function": "1,000 (100.0%)  PROGRAM TOTALS\n  1,000 (100.00%)  ???:0x00007f0000009000 [???]\n",
 	} {
-		if err := report(strings.NewReader(in), &strings.Builder{}, syms, 1, 1); err == nil {
+		if err := instructionsBy(strings.NewReader(in), &strings.Builder{}, syms, 1, 1); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
