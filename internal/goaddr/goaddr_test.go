@@ -32,24 +32,12 @@ const sp, val = 0, 1
 
 // addr is Go's way to address the stack slot SP+c.
 func addr(c int64) []byte {
-	return append(append([]byte{wasmcode.OpLocalGet, sp, opI64ExtendU, wasmcode.OpI64Const}, sleb(c)...), opI64Add, opI32WrapI64)
+	return append(append([]byte{wasmcode.OpLocalGet, sp, opI64ExtendU, wasmcode.OpI64Const}, wasmcode.AppendSleb(nil, c)...), opI64Add, opI32WrapI64)
 }
 
 // memarg is a load or store with an alignment and an offset.
 func memarg(op byte, align, offset uint32) []byte {
 	return wasmcode.AppendUleb(wasmcode.AppendUleb([]byte{op}, align, 1), offset, wasmcode.MinWidth(offset))
-}
-
-func sleb(v int64) []byte {
-	var b []byte
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
 }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
@@ -63,7 +51,7 @@ func moduleOf(instrs []byte) []byte {
 		FunctionSection: []wasm.Index{0},
 		MemorySection:   &wasm.Memory{Min: 1, Max: 1, IsMaxEncoded: true},
 		GlobalSection: []*wasm.Global{{Type: &wasm.GlobalType{ValType: i64},
-			Init: &wasm.ConstantExpression{Opcode: wasm.OpcodeI64Const, Data: sleb(0x0102030405060708)}}},
+			Init: &wasm.ConstantExpression{Opcode: wasm.OpcodeI64Const, Data: wasmcode.AppendSleb(nil, 0x0102030405060708)}}},
 		CodeSection:   []*wasm.Code{{LocalTypes: []wasm.ValueType{i64}, Body: append(instrs, wasmcode.OpEnd)}},
 		ExportSection: []*wasm.Export{{Type: wasm.ExternTypeFunc, Name: "f", Index: 0}},
 	}
@@ -95,8 +83,8 @@ func TestRewrite(t *testing.T) {
 			cat(addr(16), []byte{wasmcode.OpLocalGet, val}, memarg(opI64Store, 3, 0), ret),
 			cat([]byte{wasmcode.OpLocalGet, sp, wasmcode.OpLocalGet, val}, memarg(opI64Store, 3, 16), ret), 1},
 		{"a store whose value is a constant",
-			cat(addr(200), []byte{wasmcode.OpI64Const}, sleb(-7), memarg(opI64Store8, 0, 4), ret),
-			cat([]byte{wasmcode.OpLocalGet, sp, wasmcode.OpI64Const}, sleb(-7), memarg(opI64Store8, 0, 204), ret), 1},
+			cat(addr(200), []byte{wasmcode.OpI64Const}, wasmcode.AppendSleb(nil, -7), memarg(opI64Store8, 0, 4), ret),
+			cat([]byte{wasmcode.OpLocalGet, sp, wasmcode.OpI64Const}, wasmcode.AppendSleb(nil, -7), memarg(opI64Store8, 0, 204), ret), 1},
 		{"a store whose value is a global",
 			cat(addr(8), []byte{opGlobalGet, 0}, memarg(opI64Store, 3, 0), ret),
 			cat([]byte{wasmcode.OpLocalGet, sp, opGlobalGet, 0}, memarg(opI64Store, 3, 8), ret), 1},
@@ -110,7 +98,7 @@ func TestRewrite(t *testing.T) {
 		{"a computed value between address and store: left alone",
 			cat(addr(8), []byte{wasmcode.OpLocalGet, val, wasmcode.OpLocalGet, val, opI64Xor}, memarg(opI64Store, 3, 0), ret), nil, 0},
 		{"a negative constant: left alone",
-			cat([]byte{wasmcode.OpLocalGet, sp, opI64ExtendU, wasmcode.OpI64Const}, sleb(-8), []byte{opI64Add, opI32WrapI64}, memarg(opI32Load8U, 0, 8), []byte{opDrop}, ret), nil, 0},
+			cat([]byte{wasmcode.OpLocalGet, sp, opI64ExtendU, wasmcode.OpI64Const}, wasmcode.AppendSleb(nil, -8), []byte{opI64Add, opI32WrapI64}, memarg(opI32Load8U, 0, 8), []byte{opDrop}, ret), nil, 0},
 		{"an offset that would pass 2^32: left alone",
 			cat(addr(16), memarg(opI64Load, 3, 1<<32-8), []byte{opDrop}, ret), nil, 0},
 		{"an address that is not loaded from: left alone",
@@ -145,7 +133,7 @@ func TestFoldedCodeComputesWhatTheOriginalDoes(t *testing.T) {
 	// Stores: v, a constant and the global at SP+0, SP+8+4, SP+24+1; then
 	// loads them back, xor-ed into v.
 	b = cat(b, addr(0), []byte{wasmcode.OpLocalGet, val}, memarg(opI64Store, 3, 0))
-	b = cat(b, addr(8), []byte{wasmcode.OpI64Const}, sleb(0x1122334455), memarg(opI64Store, 3, 4))
+	b = cat(b, addr(8), []byte{wasmcode.OpI64Const}, wasmcode.AppendSleb(nil, 0x1122334455), memarg(opI64Store, 3, 4))
 	b = cat(b, addr(24), []byte{opGlobalGet, 0}, memarg(opI64Store8, 0, 1))
 	for _, slot := range [][2]int64{{0, 0}, {8, 4}, {24, 1}, {20, 6}} {
 		b = cat(b, []byte{wasmcode.OpLocalGet, val}, addr(slot[0]), memarg(opI64Load, 0, uint32(slot[1])), []byte{opI64Xor, wasmcode.OpLocalSet, val})

@@ -73,7 +73,7 @@ func goLike(rng *rand.Rand, blocks int) []byte {
 	}
 	jump := func(b []byte, to int, depth int) []byte {
 		b = append(b, wasmcode.OpI32Const)
-		b = appendSleb(b, pcOf(to))
+		b = wasmcode.AppendSleb(b, int64(pcOf(to)))
 		b = append(b, wasmcode.OpLocalSet, 0, wasmcode.OpBr)
 		return wasmcode.AppendUleb(b, uint32(depth), 1)
 	}
@@ -98,17 +98,6 @@ func goLike(rng *rand.Rand, blocks int) []byte {
 	}
 	b = append(b, wasmcode.OpEnd, wasmcode.OpLocalGet, 2, wasmcode.OpEnd) // the loop, then return acc
 	return b
-}
-
-func appendSleb(b []byte, v int32) []byte {
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
 }
 
 // moduleOf wraps bodies in a module exporting them as f0, f1, ...

@@ -243,6 +243,19 @@ func AppendUleb(b []byte, v uint32, width int) []byte {
 	return append(b, byte(v))
 }
 
+// AppendSleb appends v as a signed LEB128 number of as few bytes as it
+// takes, as Sleb reads it.
+func AppendSleb(b []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7F)
+		v >>= 7
+		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
 // Sections calls fn for each section of a module's bytes: its id, where the
 // section starts (its id byte) and where its payload starts and ends.
 func Sections(module []byte, fn func(id byte, start, payload, end int) error) error {

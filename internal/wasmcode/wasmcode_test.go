@@ -1,6 +1,7 @@
 package wasmcode_test
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/corswasm/corswasm/internal/wasmcode"
@@ -25,6 +26,9 @@ func TestSleb(t *testing.T) {
 			got, n, err := wasmcode.Sleb(c.bytes, 0, 5)
 			if err != nil || got != c.want || n != len(c.bytes) {
 				t.Errorf("Sleb(% x) = %d, %d, %v; want %d, %d", c.bytes, got, n, err, c.want, len(c.bytes))
+			}
+			if enc := wasmcode.AppendSleb(nil, c.want); c.name != "a padded 5" && !bytes.Equal(enc, c.bytes) {
+				t.Errorf("AppendSleb(%d) = % x, want % x", c.want, enc, c.bytes)
 			}
 		})
 	}
