@@ -275,12 +275,11 @@ func appendQuoted(dst []byte, v string) []byte {
 // borrow moves up only from such a byte), and a zero byte of x^c*ones
 // marks a byte equal to c.
 func plainASCII(v string) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(v); i += 8 {
 		x := load64(v, i)
 		if x&highs != 0 || (x-' '*ones)&^x&highs != 0 ||
-			hasZeroByte(x^0x7F*ones) || hasZeroByte(x^'"'*ones) || hasZeroByte(x^'\\'*ones) {
+			zeroBytes(x^0x7F*ones) != 0 || zeroBytes(x^'"'*ones) != 0 || zeroBytes(x^'\\'*ones) != 0 {
 			return false
 		}
 	}
@@ -290,10 +289,4 @@ func plainASCII(v string) bool {
 		}
 	}
 	return true
-}
-
-// hasZeroByte says whether a byte of x is zero.
-func hasZeroByte(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	return (x-ones)&^x&highs != 0
 }

@@ -102,16 +102,12 @@ func (f *foldName) is(s string) bool {
 // indexComma returns the index of the first comma in s, or -1: eight bytes
 // at a time, inline, where strings.IndexByte is two Wasm calls into the
 // runtime per list element (a third of the 4 KiB list's time in the
-// module). For each word, x has a zero byte where s has a comma; the
-// classic test (x - 0x01...) &^ x & 0x80... sets the top bit of every zero
-// byte, and is exact for the first one, the lowest (the borrow only moves
-// up from a zero byte), which TrailingZeros64 finds.
+// module). For each word, x has a zero byte where s has a comma, which
+// zeroBytes finds.
 func indexComma(s string) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		x := load64(s, i) ^ ','*ones
-		if t := (x - ones) &^ x & highs; t != 0 {
+		if t := zeroBytes(load64(s, i) ^ ','*ones); t != 0 {
 			return i + bits.TrailingZeros64(t)/8
 		}
 	}
@@ -122,6 +118,17 @@ func indexComma(s string) int {
 	}
 	return -1
 }
+
+// ones and highs are words of bytes 0x01 and 0x80, for tests on eight
+// bytes at a time.
+const ones, highs = 0x0101010101010101, 0x8080808080808080
+
+// zeroBytes returns x with the top bit set in its zero bytes, at least in
+// its first (lowest) one, and nothing else set: the classic test
+// (x - 0x01...) &^ x & 0x80..., exact for the lowest zero byte (the borrow
+// only moves up from a zero byte) and for whether there is one, which is
+// what TrailingZeros64 and a test against 0 read of it.
+func zeroBytes(x uint64) uint64 { return (x - ones) &^ x & highs }
 
 // load64 and load32 read eight and four bytes of s at i, little endian (as
 // Wasm and the platforms this runs natively on); i+8 (i+4) must be at most

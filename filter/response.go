@@ -55,18 +55,14 @@ func (d *Decision) LocalResponseKey() (key int, ok bool) {
 
 // KeyedValue is the value of the first header of the answer
 // LocalResponseKey identifies, which the key leaves open: the
-// access-control-allow-origin of an allowed preflight's (AllowOrigin), the
-// vary of a denial's.
+// access-control-allow-origin of an allowed preflight's (its origin, or
+// "*" under a policy that allows any), the vary of a denial's.
 func (d *Decision) KeyedValue() string {
 	if !d.Allowed {
 		return d.policy.preflightVary
 	}
 	return d.allowOrigin()
 }
-
-// AllowOrigin is the access-control-allow-origin value of an allowed
-// request's answer: its origin, or "*" under a policy that allows any.
-func (d *Decision) AllowOrigin() string { return d.allowOrigin() }
 
 // appendPreflightCORS appends the CORS headers of an allowed preflight's
 // answer.

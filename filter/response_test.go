@@ -36,8 +36,8 @@ func TestLocalResponseKeySeparatesEveryAnswer(t *testing.T) {
 					if !ok || !answered || !d.Allowed {
 						t.Fatalf("%s %s %q %q: key %v, answered %v, allowed %v", path, origin, acrh, pna, ok, answered, d.Allowed)
 					}
-					if hdrs[0] != [2]string{"access-control-allow-origin", origin} || d.AllowOrigin() != origin {
-						t.Fatalf("first header %q, AllowOrigin %q; want the origin %q", hdrs[0], d.AllowOrigin(), origin)
+					if hdrs[0] != [2]string{"access-control-allow-origin", origin} || d.KeyedValue() != origin {
+						t.Fatalf("first header %q, KeyedValue %q; want the origin %q", hdrs[0], d.KeyedValue(), origin)
 					}
 					hdrs[0][1] = ""
 					answer := fmt.Sprint(status, hdrs)
