@@ -106,7 +106,11 @@ type root struct {
 	noOriginSilent bool
 
 	// Scratch space shared by the root's streams: callbacks never run
-	// concurrently, and none of these outlives a callback.
+	// concurrently, and none of these outlives a callback. headers is not
+	// cleared after use (clearing costs runtime calls): until a later
+	// response overwrites it, it views the last response's header lines,
+	// which keeps that stream's arena chunk alive even if abi dropped it
+	// for its size.
 	headers  [][2]string
 	out      [][2]string
 	counters []filter.Counter
@@ -214,17 +218,16 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 		s.req.Reset() // the last request's, on a stream handed on
 	}
 	s.read = true
-	// The root's scratch slices are not cleared after use (clearing costs
-	// runtime calls on every request): until a later request overwrites
-	// them, they view the last request's header lines, which keeps that
-	// stream's arena chunk alive even if abi dropped it for its size.
-	hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapRequestHeaders)
-	s.root.headers = hdrs[:0]
+	// The header lines are read where the host wrote them, one at a time,
+	// and the engine keeps those it reads (a view, no copy).
+	pairs, err := abi.ReadHeaders(abi.MapRequestHeaders)
 	if err != nil {
 		internalError("reading request headers", err)
 		return types.ActionContinue
 	}
-	s.req.AddHeaders(hdrs)
+	for k, v, ok := pairs.Next(); ok; k, v, ok = pairs.Next() {
+		s.req.AddHeader(k, v)
+	}
 	if cfg.NeedsRouteName() {
 		name, _, err := abi.GetProperty("xds", "route_name")
 		if err != nil {

@@ -21,36 +21,14 @@ var ErrMalformedPairs = errors.New("abi: malformed header map")
 // past the end, a missing NUL, trailing bytes) returns dst unchanged and
 // ErrMalformedPairs.
 func ParsePairs(dst [][2]string, buf []byte) ([][2]string, error) {
-	if len(buf) == 0 {
-		return dst, nil
-	}
-	if len(buf) < 4 {
+	n := countPairs(buf)
+	if n < 0 {
 		return dst, ErrMalformedPairs
 	}
-	n := uint64(le32(buf))
-	if n*8 > uint64(len(buf)-4) {
-		return dst, ErrMalformedPairs
-	}
-	sizes := buf[4 : 4+n*8]
-	data := buf[4+n*8:]
-	start := len(dst)
-	dst = growPairs(dst, int(n))[:start+int(n)]
-	pairs := dst[start:]
-	// One bounds check per pair rather than per byte read: the sizes are
-	// read as words, then each key and value is checked against what is
-	// left of data, with its NUL.
-	p := uint64(0)
-	for i := range pairs {
-		kv := le64(sizes[8*i:])
-		k, v := kv&0xFFFFFFFF, kv>>32
-		if k+v+2 > uint64(len(data))-p || data[p+k] != 0 || data[p+k+1+v] != 0 {
-			return dst[:start], ErrMalformedPairs
-		}
-		pairs[i] = [2]string{bytesString(data[p : p+k]), bytesString(data[p+k+1 : p+k+1+v])}
-		p += k + v + 2
-	}
-	if p != uint64(len(data)) {
-		return dst[:start], ErrMalformedPairs
+	ps := newPairs(buf, n)
+	dst = growPairs(dst, n)
+	for k, v, ok := ps.Next(); ok; k, v, ok = ps.Next() {
+		dst = append(dst, [2]string{k, v})
 	}
 	return dst, nil
 }
@@ -151,4 +129,85 @@ func (t *HeaderTemplate) Append(dst []byte, value string) []byte {
 	size[0], size[1], size[2], size[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 	dst = append(dst, value...)
 	return append(dst, t.tail...)
+}
+
+// Pairs reads a serialized header map (see ParsePairs) pair by pair,
+// without making a slice of them. ReadHeaders checks the whole layout
+// first (countPairs), so that Next, which inlines, only adds sizes: no bounds check, no
+// slicing (each costs Go's Wasm code a handful of instructions).
+type Pairs struct {
+	buf  unsafe.Pointer // the map; nil when it has no pairs
+	i, n int            // the next pair, and how many there are
+	off  int            // the next pair's key, from buf
+}
+
+// newPairs returns a reader of buf's n pairs; buf must follow the layout
+// (countPairs(buf) is n).
+func newPairs(buf []byte, n int) Pairs {
+	return Pairs{buf: unsafe.Pointer(unsafe.SliceData(buf)), n: n, off: 4 + 8*n}
+}
+
+// Next returns the next pair; ok is false after the last. The key and the
+// value each end before a NUL of the map, so the pointers made here stay
+// inside it.
+func (ps *Pairs) Next() (key, value string, ok bool) {
+	if ps.i == ps.n {
+		return "", "", false
+	}
+	kv := *(*uint64)(unsafe.Add(ps.buf, 4+8*ps.i))
+	k, v := int(kv&0xFFFFFFFF), int(kv>>32)
+	p := unsafe.Add(ps.buf, ps.off)
+	ps.i, ps.off = ps.i+1, ps.off+k+v+2
+	return unsafe.String((*byte)(p), k), unsafe.String((*byte)(unsafe.Add(p, k+1)), v), true
+}
+
+// countPairsGo is countPairs in Go: what the native build runs, and what
+// the Wasm build's assembly (pairs_wasm.s) is tested against. It returns
+// the number of pairs of buf when buf follows the layout ParsePairs reads
+// (the count, the sizes, and each key and value followed by a NUL, up to
+// the end), 0 for an empty buf, and -1 when it does not.
+func countPairsGo(buf []byte) int {
+	if len(buf) == 0 {
+		return 0
+	}
+	if len(buf) < 4 {
+		return -1
+	}
+	n := uint64(le32(buf))
+	if n*8 > uint64(len(buf)-4) {
+		return -1
+	}
+	sizes := buf[4 : 4+n*8]
+	data := buf[4+n*8:]
+	p := uint64(0)
+	for i := uint64(0); i < n; i++ {
+		kv := le64(sizes[8*i:])
+		k, v := kv&0xFFFFFFFF, kv>>32
+		if k+v+2 > uint64(len(data))-p || data[p+k] != 0 || data[p+k+1+v] != 0 {
+			return -1
+		}
+		p += k + v + 2
+	}
+	if p != uint64(len(data)) {
+		return -1
+	}
+	return int(n)
+}
+
+// ReadHeaders returns a reader of the map's header lines, in order; the
+// strings are views of memory the host wrote.
+func ReadHeaders(mapType MapType) (Pairs, error) {
+	st, data, size := callGetHeaderMapPairs(uint32(mapType))
+	if st != statusOK {
+		return Pairs{}, failure(st)
+	}
+	b, err := claim(data, size)
+	if err != nil {
+		return Pairs{}, err
+	}
+	n := countPairs(b)
+	if n < 0 {
+		return Pairs{}, ErrMalformedPairs
+	}
+	return newPairs(b, n), nil
 }

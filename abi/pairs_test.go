@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -145,6 +146,37 @@ func TestHeaderTemplateFillsTheFirstValue(t *testing.T) {
 		want := AppendPairs([]byte("prefix"), append([][2]string{{headers[0][0], v}}, headers[1:]...))
 		if got := tmpl.Append([]byte("prefix"), v); !bytes.Equal(got, want) {
 			t.Errorf("Append(%q) =\n%q, want\n%q", v, got, want)
+		}
+	}
+}
+
+// countPairs is assembly in the Wasm build (pairs_wasm.s): this test holds
+// it to countPairsGo there (the abi tests run as a Wasm module:
+// internal/gojumps' test), on header maps well formed or damaged at a
+// random byte, cut short or lengthened.
+func TestCountPairsAgreesWithGo(t *testing.T) {
+	names := []string{"", "a", "origin", ":authority", "access-control-request-headers"}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 20000; n++ {
+		var p [][2]string
+		for k := rng.IntN(6); k > 0; k-- {
+			p = append(p, [2]string{names[rng.IntN(len(names))], strings.Repeat("v", rng.IntN(10))})
+		}
+		buf := AppendPairs(nil, p)
+		damage := rng.IntN(4)
+		switch damage {
+		case 0:
+			buf[rng.IntN(len(buf))] ^= byte(1 << rng.IntN(8))
+		case 1:
+			buf = buf[:rng.IntN(len(buf))]
+		case 2:
+			buf = append(buf, byte(rng.IntN(2)))
+		}
+		if got, want := countPairs(buf), countPairsGo(buf); got != want {
+			t.Fatalf("countPairs(%q) = %d; countPairsGo says %d", buf, got, want)
+		}
+		if damage == 3 && countPairsGo(buf) != len(p) {
+			t.Fatalf("countPairsGo(%q) = %d for a map of %d pairs AppendPairs made", buf, countPairsGo(buf), len(p))
 		}
 	}
 }

@@ -172,6 +172,9 @@ func compileHeaders(p *policy, ps *PolicySpec) {
 	p.headerNames = make([]foldName, len(p.headers))
 	for i, h := range p.headers {
 		p.headerNames[i] = newFoldName(h)
+		if p.headerNames[i].n != 0 {
+			p.foldNames = append(p.foldNames, p.headerNames[i])
+		}
 	}
 }
 

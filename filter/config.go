@@ -102,6 +102,7 @@ type policy struct {
 	anyHeader      bool
 	headers        []string   // lower case
 	headerNames    []foldName // headers, prepared for listsHeader
+	foldNames      []foldName // those of headerNames of 8 to 16 bytes, for skipListed
 	credentials    bool
 	privateNetwork bool
 	maxAge         string // "" when not configured

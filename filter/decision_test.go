@@ -29,17 +29,33 @@ func TestAppendQuotedWritesWhatStrconvWrites(t *testing.T) {
 	}
 }
 
-// TestByteLoops checks the module's comparisons (bytes.go: equalLoop for
-// is, equalLower for isFold) against the native ones.
-func TestByteLoops(t *testing.T) {
-	words := []string{"", "a", "ab", "origin", "Origin", "origim", ":method", "access-control-request-method", "access-control-request-headers", "a,b", ",", "x,"}
+// TestByteComparisons checks the module's comparisons (bytes.go: is, in
+// WebAssembly there, and equalLower for isFold) against Go's: on words of
+// every length around the eight bytes is compares at a time, and on
+// strings that differ in one byte at each place.
+func TestByteComparisons(t *testing.T) {
+	words := []string{"", "a", "ab", "origin", "Origin", "origim", ":method", "options", "OPTIONS", "access-control-request-method",
+		"access-control-request-headers", "a,b", ",", "x,", "https://a.test", "https://app.example.com", "https://app.example.con"}
 	for _, s := range words {
 		for _, u := range words {
-			if got, want := equalLoop(s, u), s == u; got != want {
-				t.Errorf("equalLoop(%q, %q) = %v, want %v", s, u, got, want)
+			if got, want := is(s, u), s == u; got != want {
+				t.Errorf("is(%q, %q) = %v, want %v", s, u, got, want)
 			}
 			if got, want := equalLower(s, strings.ToLower(u)), strings.EqualFold(s, u); got != want {
 				t.Errorf("equalLower(%q, %q) = %v, want %v", s, strings.ToLower(u), got, want)
+			}
+		}
+	}
+	base := "https://app.example.com:8443"
+	for n := 0; n <= len(base); n++ {
+		s := base[:n]
+		if !is(s, strings.Clone(s)) {
+			t.Errorf("is(%q, itself) = false", s)
+		}
+		for at := range n {
+			u := s[:at] + string(s[at]^0x20) + s[at+1:]
+			if is(s, u) || is(u, s) {
+				t.Errorf("is(%q, %q) = true", s, u)
 			}
 		}
 	}

@@ -193,31 +193,14 @@ func (p *policy) checkHeaders(lines []string) (reason Reason, detail string, ask
 	if tooLong(lines) {
 		return ReasonHeadersInvalid, headersTooLong, false
 	}
-	names := p.headerNames // in a local: the loop below reads it per element
 	for _, line := range lines {
-	elements:
 		for i := 0; i < len(line); {
-			if c := line[i]; c == ',' || c == ' ' || c == '\t' {
-				i++ // between elements, or an empty one
-				continue
+			var listed bool
+			if i, listed = skipListed(line, i, p.foldNames); listed {
+				asked = true
 			}
-			if i+8 <= len(line) {
-				w := load64(line, i)
-				for k := range names {
-					f := &names[k]
-					end := i + f.n
-					if f.n == 0 || end > len(line) || w|f.letters[0] != f.words[0] || load64(line, end-8)|f.letters[1] != f.words[1] {
-						continue
-					}
-					for end < len(line) && (line[end] == ' ' || line[end] == '\t') {
-						end++
-					}
-					if end == len(line) || line[end] == ',' {
-						asked, i = true, end+1 // past the comma too
-						continue elements
-					}
-					break // a longer element: the general path decides
-				}
+			if i == len(line) {
+				break
 			}
 			j := indexComma(line[i:])
 			if j < 0 {
