@@ -226,7 +226,9 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 		return types.ActionContinue
 	}
 	for k, v, ok := pairs.Next(); ok; k, v, ok = pairs.Next() {
-		s.req.AddHeader(k, v)
+		if filter.ReadsHeader(k) {
+			s.req.AddHeader(k, v)
+		}
 	}
 	if cfg.NeedsRouteName() {
 		name, _, err := abi.GetProperty("xds", "route_name")

@@ -23,8 +23,13 @@ func parseOrigin(s string) (origin, bool) {
 	if len(s) > maxOriginLength {
 		return origin{}, false
 	}
-	i := strings.Index(s, "://")
-	if i <= 0 || !validScheme(s[:i]) {
+	// The scheme, then "://": one pass (strings.Index and validScheme are
+	// two, and Index three calls into the runtime in the module).
+	i := 0
+	for i < len(s) && schemeByte(s[i]) {
+		i++
+	}
+	if i == 0 || s[0] < 'a' || s[0] > 'z' || len(s)-i < 3 || s[i] != ':' || s[i+1] != '/' || s[i+2] != '/' {
 		return origin{}, false
 	}
 	o := origin{scheme: s[:i]}
@@ -36,14 +41,11 @@ func parseOrigin(s string) (origin, bool) {
 		}
 		o.host, rest = rest[:end+1], rest[end+1:]
 	} else {
-		end := strings.IndexByte(rest, ':')
+		end := hostLength(rest)
 		if end < 0 {
-			end = len(rest)
-		}
-		o.host, rest = rest[:end], rest[end:]
-		if !validHost(o.host) {
 			return origin{}, false
 		}
+		o.host, rest = rest[:end], rest[end:]
 	}
 	if rest == "" {
 		return o, true
@@ -62,12 +64,31 @@ func validScheme(s string) bool {
 		return false
 	}
 	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+		if !schemeByte(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// schemeByte says whether c may follow a scheme's first letter.
+func schemeByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'
+}
+
+// hostLengthGo is hostLength in Go: what the native build runs, and what
+// the Wasm build's assembly (origin_wasm.s) is tested against. It returns
+// the length of the host at the start of s, which ends at s's first ':' or
+// at its end, when it is a valid host (validHost), and -1 when it is not.
+func hostLengthGo(s string) int {
+	end := strings.IndexByte(s, ':')
+	if end < 0 {
+		end = len(s)
+	}
+	if !validHost(s[:end]) {
+		return -1
+	}
+	return end
 }
 
 // validHost checks a lower-case host name or IPv4 address: non-empty labels of

@@ -1,6 +1,10 @@
 package filter
 
-import "testing"
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
 
 func TestParseOrigin(t *testing.T) {
 	tests := []struct {
@@ -97,5 +101,44 @@ func TestOriginPatternMatches(t *testing.T) {
 				t.Errorf("matches = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// hostLength is assembly in the Wasm build (origin_wasm.s): this test
+// holds it, and hostLengthGo, to validHost and the first ':' there (the
+// filter tests run as a Wasm module: internal/gojumps' test), on hosts
+// built from every kind of byte, label and length around the limits.
+func TestHostLength(t *testing.T) {
+	label63 := strings.Repeat("a", 63)
+	hosts := []string{"", "a", "a.test", "app.example.com", "a_b-c.d9", "a..b", ".a", "a.", "A.test", "a b", "é.test",
+		"127.0.0.1", "[::1]", label63 + ".test", label63 + "a.test", strings.Repeat(label63+".", 3) + strings.Repeat("b", 61),
+		strings.Repeat(label63+".", 3) + strings.Repeat("b", 62)}
+	tails := []string{"", ":", ":443", ":x", "/path", "::"}
+	rng := rand.New(rand.NewPCG(7, 8))
+	bytes := []byte("az09-_.:/A\x00\x80 ")
+	for n := 0; n < 5000; n++ {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = bytes[rng.IntN(len(bytes))]
+		}
+		hosts = append(hosts, string(b))
+	}
+	for _, h := range hosts {
+		for _, tail := range tails {
+			s := h + tail
+			want := strings.IndexByte(s, ':')
+			if want < 0 {
+				want = len(s)
+			}
+			if !validHost(s[:want]) {
+				want = -1
+			}
+			if got := hostLength(s); got != want {
+				t.Fatalf("hostLength(%q) = %d, want %d", s, got, want)
+			}
+			if got := hostLengthGo(s); got != want {
+				t.Fatalf("hostLengthGo(%q) = %d, want %d", s, got, want)
+			}
+		}
 	}
 }

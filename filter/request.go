@@ -48,6 +48,20 @@ func (r *Request) Reset() {
 	r.originLines = 0
 }
 
+// ReadsHeader says whether AddHeader may record a line of this name: a
+// plugin that asks first skips the call for most of a browser's lines
+// (user-agent, accept, sec-fetch-*...), which the engine never reads. It
+// looks at the name's length only, and inlines.
+func ReadsHeader(name string) bool {
+	return len(name) < 64 && readLengths>>len(name)&1 != 0
+}
+
+// readLengths has bit n set when addHeader reads a name n bytes long
+// (TestReadsHeader checks it against addHeader's names).
+const readLengths = 1<<len(":path") | 1<<len("origin") | 1<<len(":method") | 1<<len(":authority") |
+	1<<len("authorization") | 1<<len("access-control-request-method") |
+	1<<len("access-control-request-headers") | 1<<len("access-control-request-private-network")
+
 // AddHeader records one request header line. Names must be lower case, as
 // Envoy hands them over; headers the engine does not read are ignored.
 func (r *Request) AddHeader(name, value string) { r.addHeader(name, value) }
@@ -70,7 +84,8 @@ var (
 	nameRequestMethod, nameRequestHeaders = newLongName("access-control-request-method"), newLongName("access-control-request-headers")
 )
 
-// addHeader is AddHeader. It picks the candidate by length and compares
+// addHeader is AddHeader. A name of a new length needs its bit in
+// readLengths. It picks the candidate by length and compares
 // with the prepared names: in Go's Wasm code, a string switch calls the
 // runtime's memequal for every name as long as a case, two Wasm calls per
 // header.
