@@ -226,7 +226,7 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 		return types.ActionContinue
 	}
 	for k, v, ok := pairs.Next(); ok; k, v, ok = pairs.Next() {
-		if filter.ReadsHeader(k) {
+		if cfg.ReadsHeader(k) {
 			s.req.AddHeader(k, v)
 		}
 	}

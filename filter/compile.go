@@ -36,9 +36,21 @@ func compile(s *Spec) *Config {
 func settle(cfg *Config) {
 	hasDefault := false
 	anyOrigin, mixed := false, false
+	// :authority and :path only matter to policies matched on them, and
+	// :path to report mode's comparison log line.
+	cfg.readLengths = readLengths &^ (1<<len(":authority") | 1<<len(":path"))
+	if cfg.mode == ModeReport {
+		cfg.readLengths |= 1 << len(":path")
+	}
 	for i, p := range cfg.policies {
 		if len(p.routeNames) > 0 {
 			cfg.needsRouteName = true
+		}
+		if len(p.hosts)+len(p.hostSuffixes) > 0 {
+			cfg.readLengths |= 1 << len(":authority")
+		}
+		if len(p.pathPrefixes) > 0 {
+			cfg.readLengths |= 1 << len(":path")
 		}
 		if p.isDefault {
 			hasDefault = true

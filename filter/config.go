@@ -36,6 +36,7 @@ type Config struct {
 	policies             []*policy // in match order; the default policy, if any, is last
 	needsRouteName       bool
 	needsHeadersNoOrigin bool
+	readLengths          uint64 // ReadsHeader's: the lengths of the names Evaluate reads
 	debug                bool
 	warnings             []Problem
 }

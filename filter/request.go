@@ -48,12 +48,13 @@ func (r *Request) Reset() {
 	r.originLines = 0
 }
 
-// ReadsHeader says whether AddHeader may record a line of this name: a
-// plugin that asks first skips the call for most of a browser's lines
-// (user-agent, accept, sec-fetch-*...), which the engine never reads. It
-// looks at the name's length only, and inlines.
-func ReadsHeader(name string) bool {
-	return len(name) < 64 && readLengths>>len(name)&1 != 0
+// ReadsHeader says whether Evaluate may read a request header line of
+// this name, which the plugin then passes to AddHeader: one that asks
+// first skips the call for most of a browser's lines (user-agent, accept,
+// sec-fetch-*...), and for :authority and :path unless a policy is matched
+// on them. It looks at the name's length only, and inlines.
+func (c *Config) ReadsHeader(name string) bool {
+	return len(name) < 64 && c.readLengths>>len(name)&1 != 0
 }
 
 // readLengths has bit n set when addHeader reads a name n bytes long

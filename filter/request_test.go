@@ -20,30 +20,48 @@ func TestResetDropsTheLastRequestsLines(t *testing.T) {
 	}
 }
 
-// TestReadsHeader holds ReadsHeader to AddHeader: it says yes to every
-// name the engine reads, and every name it says no to leaves the request
-// as it was.
+// TestReadsHeader holds Config.ReadsHeader to AddHeader: under a
+// configuration that matches policies on hosts and paths it says yes to
+// every name the engine reads, and every name it says no to leaves the
+// request as it was; under one that does not, it says no to :authority
+// and :path, and yes to :path again in report mode (its comparison logs
+// the path).
 func TestReadsHeader(t *testing.T) {
 	read := []string{":method", ":authority", ":path", "origin", "cookie", "authorization",
 		"access-control-request-method", "access-control-request-headers", "access-control-request-private-network"}
+	all := mustParse(t, `{"policies": [{"match": {"hosts": ["api.example.com"], "pathPrefixes": ["/api/"]},
+		"allowOrigins": ["https://app.example.com"]}]}`)
 	for _, name := range read {
 		var r Request
 		r.AddHeader(name, "true")
 		if reflect.DeepEqual(r, Request{}) {
 			t.Errorf("AddHeader(%q) recorded nothing: not a name the engine reads", name)
 		}
-		if !ReadsHeader(name) {
+		if !all.ReadsHeader(name) {
 			t.Errorf("ReadsHeader(%q) = false for a name the engine reads", name)
 		}
 	}
 	for n := 0; n <= 100; n++ {
-		name := strings.Repeat("x", n)
-		if !ReadsHeader(name) {
-			for _, real := range read {
-				if len(real) == n {
-					t.Errorf("ReadsHeader says no to names of %d bytes, as long as %q", n, real)
+		if !all.ReadsHeader(strings.Repeat("x", n)) {
+			for _, name := range read {
+				if len(name) == n {
+					t.Errorf("ReadsHeader says no to names of %d bytes, as long as %q", n, name)
 				}
 			}
+		}
+	}
+	plain := mustParse(t, `{"allowOrigins": ["https://app.example.com"]}`)
+	report := mustParse(t, `{"mode": "report", "allowOrigins": ["https://app.example.com"]}`)
+	for _, tc := range []struct {
+		cfg  *Config
+		name string
+		want bool
+	}{
+		{plain, ":authority", false}, {plain, ":path", false}, {plain, ":method", true}, {plain, "origin", true},
+		{report, ":authority", false}, {report, ":path", true},
+	} {
+		if got := tc.cfg.ReadsHeader(tc.name); got != tc.want {
+			t.Errorf("ReadsHeader(%q) = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
