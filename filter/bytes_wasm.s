@@ -1,27 +1,21 @@
 #include "textflag.h"
 
-// func is(s, t string) bool
+// func sameBytes(s, t *byte, n int) bool
 //
-// s == t without the runtime's two calls (memequal, memeqbody): strings
-// of 8 bytes or more compared a word at a time, the last word overlapping
-// the one before it, shorter ones a byte at a time. R0 s, R1 its length,
-// R2 t, R3 the result, R4 t's length, R5 an offset.
-TEXT ·is(SB), NOSPLIT, $0-33
-	MOVD s_base+0(FP), R0
-	MOVD s_len+8(FP), R1
-	MOVD t_base+16(FP), R2
-	MOVD t_len+24(FP), R4
+// What is needs after comparing lengths, without the runtime's two calls
+// (memequal, memeqbody): 8 bytes or more compared a word at a time, the
+// last word overlapping the one before it, fewer a byte at a time. R0 s,
+// R1 n, R2 t, R3 the result, R5 an offset.
+TEXT ·sameBytes(SB), NOSPLIT, $0-25
+	MOVD s+0(FP), R0
+	MOVD t+8(FP), R2
+	MOVD n+16(FP), R1
 	I64Const $0
 	Set R3
 	I64Const $0
 	Set R5
 
 	Block // done
-	Get R1
-	Get R4
-	I64Ne
-	BrIf $0 // done: lengths differ
-
 	Get R1
 	I64Const $8
 	I64LtU
@@ -102,5 +96,5 @@ TEXT ·is(SB), NOSPLIT, $0-33
 
 	Get SP
 	Get R3
-	I64Store8 ret+32(FP)
+	I64Store8 ret+24(FP)
 	RET

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // skipListed is assembly in the Wasm build (listed_wasm.s): this test
@@ -75,4 +76,14 @@ func listedNames(lower ...string) []foldName {
 		}
 	}
 	return names
+}
+
+// TestFoldNameLayout holds foldName to the offsets listed_wasm.s reads it
+// at: n at 0, words at 8 and 16, letters at 24 and 32, 40 bytes in all.
+func TestFoldNameLayout(t *testing.T) {
+	var f foldName
+	got := [4]uintptr{unsafe.Offsetof(f.n), unsafe.Offsetof(f.words), unsafe.Offsetof(f.letters), unsafe.Sizeof(f)}
+	if want := [4]uintptr{0, 8, 24, 40}; got != want {
+		t.Fatalf("foldName's offsets of n, words, letters and size = %v, listed_wasm.s reads %v", got, want)
+	}
 }
