@@ -52,6 +52,12 @@ var scenarios = []scenario{
 	{"denied preflight", false, preflight("https://evil.net", "PUT"), 403, ""},
 	{"large policy preflight", true, preflight("https://pr-7.preview4.example.com", "PUT", "access-control-request-headers", "content-type"), 204, "https://pr-7.preview4.example.com"},
 	{"4 KiB request headers", false, preflight("https://app.example.com", "PUT", "access-control-request-headers", strings.Repeat("content-type,", 315)), 204, "https://app.example.com"},
+	// A preflight as Chrome sends it: the allowed preflight's lines among
+	// nine the engine does not read (filter/bench_test.go's).
+	{"browser preflight", false, preflight("https://app.example.com", "PUT", "access-control-request-headers", "content-type,authorization",
+		"accept", "*/*", "accept-encoding", "gzip, deflate, br, zstd", "accept-language", "en-US,en;q=0.9",
+		"priority", "u=1, i", "referer", "https://app.example.com/", "sec-fetch-dest", "empty", "sec-fetch-mode", "cors",
+		"sec-fetch-site", "same-site", "user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"), 204, "https://app.example.com"},
 }
 
 func (s scenario) policy() string {

@@ -86,6 +86,12 @@ var benchScenarios = []benchScenario{
 	{"denied preflight", false, preflight("https://evil.net", "PUT")},
 	{"large policy preflight", true, preflight("https://pr-7.preview4.example.com", "PUT", "access-control-request-headers", "content-type")},
 	{"4 KiB request headers", false, preflight("https://app.example.com", "PUT", "access-control-request-headers", strings.Repeat("content-type,", 315))},
+	// A preflight as Chrome sends it: the allowed preflight's lines among
+	// nine the engine does not read.
+	{"browser preflight", false, preflight("https://app.example.com", "PUT", "access-control-request-headers", "content-type,authorization",
+		"accept", "*/*", "accept-encoding", "gzip, deflate, br, zstd", "accept-language", "en-US,en;q=0.9",
+		"priority", "u=1, i", "referer", "https://app.example.com/", "sec-fetch-dest", "empty", "sec-fetch-mode", "cors",
+		"sec-fetch-site", "same-site", "user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")},
 }
 
 func BenchmarkEngine(b *testing.B) {

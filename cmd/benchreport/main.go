@@ -194,7 +194,7 @@ func get(results map[string]result, name, unit string) (float64, bool) {
 // follow in name order.
 var scenarioOrder = []string{
 	"no_origin", "allowed_actual", "denied_actual", "allowed_preflight",
-	"denied_preflight", "large_policy_preflight", "4_KiB_request_headers", "footprint",
+	"denied_preflight", "large_policy_preflight", "4_KiB_request_headers", "browser_preflight", "footprint",
 }
 
 // scenarios lists the distinct middle parts of names under prefix, in
