@@ -17,8 +17,8 @@ import (
 // alone has WASI functions to define, jumps to make direct and stack
 // addresses to fold, the post-linked go build is the built plugin byte for
 // byte, and post-linking the plugin again finds nothing left to do. (The
-// engine's own tests run post-linked in package gojumps's
-// TestTheEngineTestsPassRewritten.)
+// engine's and the ABI layer's own tests run post-linked in package
+// gojumps's TestPackageTestsPassRewritten.)
 func TestThePluginIsBuiltPostLinked(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the plugin (-short)")
