@@ -86,10 +86,9 @@ func le32(b []byte) uint32 {
 }
 
 // le64 reads eight bytes as a little-endian u64 (a key's and a value's
-// sizes: the key's in the low half) in one load, which Go's Wasm code
-// makes of nothing else (le32's four byte loads and shifts: ParsePairs of
-// a preflight 270 ns instead of 204 in wazero). Wasm is little endian, as
-// are the platforms the native tests run on.
+// sizes: the key's in the low half) in one load, as countPairs' assembly
+// does. Wasm is little endian, as are the platforms the native tests run
+// on.
 func le64(b []byte) uint64 {
 	_ = b[7]
 	return *(*uint64)(unsafe.Pointer(unsafe.SliceData(b)))
@@ -133,8 +132,9 @@ func (t *HeaderTemplate) Append(dst []byte, value string) []byte {
 
 // Pairs reads a serialized header map (see ParsePairs) pair by pair,
 // without making a slice of them. ReadHeaders checks the whole layout
-// first (countPairs), so that Next, which inlines, only adds sizes: no bounds check, no
-// slicing (each costs Go's Wasm code a handful of instructions).
+// first (countPairs), so that Next, which inlines, only adds sizes: no
+// bounds check, no slicing (each costs Go's Wasm code a handful of
+// instructions).
 type Pairs struct {
 	buf  unsafe.Pointer // the map; nil when it has no pairs
 	i, n int            // the next pair, and how many there are
