@@ -1,7 +1,15 @@
 package filter
 
 // skipListedGo is skipListed in Go: what the native build runs, and what
-// the Wasm build's assembly (listed_wasm.s) is tested against.
+// the Wasm build's assembly (listed_wasm.s) is tested against. It steps
+// over the elements of an Access-Control-Request-Headers line, from index
+// i, that are among names (any letter case, optional whitespace around
+// them), and over the commas and whitespace between elements. It returns
+// the index of the first element it does not recognize, or len(line), and
+// whether it stepped over a name. An element it stops at is left to
+// checkHeaders' general path: a name of another length, one not listed,
+// or an invalid one. names must hold foldNames of 8 to 16 bytes only
+// (n != 0, policy.foldNames): a word is read ending where a name would.
 func skipListedGo(line string, i int, names []foldName) (int, bool) {
 	asked := false
 elements:
