@@ -104,6 +104,10 @@ type root struct {
 	// noOriginSilent says noOrigin counts nothing and logs nothing, so that
 	// such a request skips report.
 	noOriginSilent bool
+	// noOriginVary says noOrigin is silent and its response's only work is
+	// a line "vary: origin", which the ABI layer adds without calling the
+	// stream (abi.StreamDoneAdding).
+	noOriginVary bool
 
 	// Scratch space shared by the root's streams: callbacks never run
 	// concurrently, and none of these outlives a callback. headers is not
@@ -153,6 +157,7 @@ func (r *root) OnConfigure(data []byte) bool {
 	r.replies = make([]preflightReply, 5*cfg.NumPolicies())
 	r.noOrigin = cfg.Evaluate(&filter.Request{})
 	r.noOriginSilent = len(r.noOrigin.Counters(nil)) == 0 && r.noOrigin.LogLine() == ""
+	r.noOriginVary = r.noOriginSilent && r.noOrigin.VaryOnly()
 	return true
 }
 
@@ -197,6 +202,10 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 	_, hasOrigin := abi.GetHeader(abi.MapRequestHeaders, "origin")
 	if !hasOrigin && !cfg.NeedsHeadersWithoutOrigin() {
 		// Every such request gets the same decision, made at configuration.
+		if s.root.noOriginVary {
+			abi.StreamDoneAdding("vary", "origin") // see OnResponseHeaders
+			return types.ActionContinue
+		}
 		s.d = &s.root.noOrigin
 		s.reported = s.root.noOriginSilent
 		s.pending = s.d.NeedsResponse()

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -221,8 +222,11 @@ func (s *testStream) OnRequestHeaders(n int, eos bool) types.Action {
 	if s.root.readAgain {
 		s.origin, _ = GetHeader(MapRequestHeaders, "origin")
 	}
-	if s.root.doneAfter == "request" {
+	switch s.root.doneAfter {
+	case "request":
 		StreamDone()
+	case "request, adding vary":
+		StreamDoneAdding("vary", "origin")
 	}
 	return types.ActionPause
 }
@@ -561,6 +565,63 @@ func TestStreamDoneEndsTheStreamsCallbacks(t *testing.T) {
 		})
 	}
 	StreamDone() // outside a callback: nothing to end, and no panic
+}
+
+func TestStreamDoneAddingAddsTheLineWithoutCallingTheStream(t *testing.T) {
+	for _, reused := range []bool{false, true} {
+		t.Run("streams reused "+strconv.FormatBool(reused), func(t *testing.T) {
+			testStreamDoneAdding(t, reused)
+		})
+	}
+	StreamDoneAdding("vary", "origin") // outside a callback: nothing to end, and no panic
+}
+
+func testStreamDoneAdding(t *testing.T, reused bool) {
+	h := &testHost{request: [][2]string{{"origin", "https://a.test"}}}
+	r := &testRoot{doneAfter: "request, adding vary"}
+	errs := install(t, h, func(id uint32) Root { r.id = id; return r })
+	reuse = reused
+	onContextCreate(1, 0)
+	exchange := func(id uint32, response bool) {
+		onContextCreate(id, 1)
+		onRequestHeaders(id, 1, 0)
+		if response {
+			if got := onResponseHeaders(id, 0, 1); got != types.ActionContinue {
+				t.Errorf("response headers of stream %d = %v, want Continue", id, got)
+			}
+		}
+		onDelete(id)
+	}
+
+	exchange(2, true)
+	if got := r.streams[2].calls; !slices.Equal(got, []string{"request"}) {
+		t.Errorf("stream calls = %q, want the request's only", got)
+	}
+	if want := [][2]string{{"vary", "origin"}}; !slices.Equal(h.added, want) {
+		t.Errorf("response lines added = %q, want %q", h.added, want)
+	}
+	// A line asked for by a stream whose response never came is not added
+	// to the next stream's response (the context is handed on).
+	h.added = nil
+	exchange(3, false)
+	r.doneAfter = "request"
+	exchange(4, true)
+	if len(h.added) != 0 {
+		t.Errorf("a stream that called StreamDone got a line asked for before: %q", h.added)
+	}
+	// A failed add is logged and counted; the response goes on.
+	r.doneAfter = "request, adding vary"
+	onContextCreate(5, 1)
+	onRequestHeaders(5, 1, 0)
+	h.failStatus = 10 // InternalFailure
+	before := *errs
+	if got := onResponseHeaders(5, 0, 1); got != types.ActionContinue {
+		t.Errorf("response headers when the add fails = %v, want Continue", got)
+	}
+	if *errs != before+1 || len(h.logs) == 0 || !strings.Contains(h.logs[len(h.logs)-1], "proxy_add_header_map_value(vary)") {
+		t.Errorf("a failed add: %d internal errors, logs %q", *errs-before, h.logs)
+	}
+	onDelete(5)
 }
 
 func TestReuseStreamsHandsAStreamToTheNextStreamOfItsRoot(t *testing.T) {

@@ -67,6 +67,12 @@ type streamContext struct {
 	created bool   // NewStream was called, or the Stream is reused
 	done    bool   // the stream called StreamDone: no more callbacks
 	mem     arena
+	// add says the stream called StreamDoneAdding: the layer adds the line
+	// addName: addValue to the response headers. The strings are left
+	// behind until the context is released (release), as clearing them
+	// costs every stream the stores and their write barriers.
+	add               bool
+	addName, addValue string
 }
 
 // maxSpare bounds the deleted stream contexts kept for reuse, and
@@ -100,6 +106,27 @@ func ReuseStreams() { reuse = true }
 func StreamDone() {
 	if current != nil {
 		current.done = true
+	}
+}
+
+// StreamDoneAdding is StreamDone for a stream whose only work left is one
+// header line to add to the response: when the response headers come, the
+// layer adds name: value itself, without calling the Stream, which spares
+// the plugin's callback and its recovery (most of a request's cost when
+// the plugin has nothing else to do). A failed add is logged and reported
+// to the internal error hook. Outside a stream's callback it does nothing.
+func StreamDoneAdding(name, value string) {
+	if current != nil {
+		current.done, current.add = true, true
+		current.addName, current.addValue = name, value
+	}
+}
+
+// addResponseLine adds the line StreamDoneAdding asked for, once.
+func (c *streamContext) addResponseLine() {
+	c.add = false
+	if st := callAddHeaderMapValue(uint32(MapResponseHeaders), c.addName, c.addValue); st != statusOK {
+		hostFailure("proxy_add_header_map_value("+c.addName+")", failure(st))
 	}
 }
 
@@ -152,7 +179,7 @@ func recycle(c *streamContext) bool {
 		n == cap(spare) || spareBytes+len(c.mem.chunk) > maxSpareBytes {
 		return false
 	}
-	c.done, c.mem.used = false, 0
+	c.done, c.add, c.mem.used = false, false, 0
 	spareBytes += len(c.mem.chunk)
 	spare = spare[:n+1]
 	spare[n] = c
@@ -164,7 +191,8 @@ func recycle(c *streamContext) bool {
 func release(c *streamContext) {
 	keep := reuse && c.Stream != nil && !c.mem.grew
 	had := c.mem.chunk != nil
-	c.done = false
+	c.done, c.add = false, false
+	c.addName, c.addValue = "", ""
 	c.mem.reset()
 	if len(spare) >= maxSpare {
 		return
@@ -389,7 +417,13 @@ func onRequestHeaders(contextID, numHeaders, endOfStream uint32) (action types.A
 //go:wasmexport proxy_on_response_headers
 func onResponseHeaders(contextID, numHeaders, endOfStream uint32) (action types.Action) {
 	c := streams.get(contextID)
-	if c == nil || c.done {
+	if c == nil {
+		return types.ActionContinue
+	}
+	if c.done {
+		if c.add {
+			c.addResponseLine()
+		}
 		return types.ActionContinue
 	}
 	enterStream(c)
