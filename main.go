@@ -360,14 +360,18 @@ func (s *stream) compareResponse() {
 	if pc, ok := c.Class.PolicyCounter(); ok {
 		s.root.countPolicy(s.d.PolicyIndex(), pc)
 	}
+	var level abi.LogLevel
+	switch {
+	case c.Class == filter.ClassWouldBreak:
+		level = abi.LogInfo
+	case c.Class == filter.ClassWouldOpen && abi.LogEnabled(abi.LogDebug):
+		level = abi.LogDebug
+	default:
+		return
+	}
 	line := c.AppendLogLine(s.root.compareLine[:0])
 	s.root.compareLine = line[:0]
-	switch c.Class {
-	case filter.ClassWouldBreak:
-		abi.LogBytes(abi.LogInfo, line)
-	case filter.ClassWouldOpen:
-		abi.LogBytes(abi.LogDebug, line)
-	}
+	abi.LogBytes(level, line)
 }
 
 // countPolicy increments counter pc of the i-th policy, if it is defined.
@@ -395,7 +399,9 @@ func (s *stream) sendReport() {
 	if pc, ok := s.d.PolicyCounter(); ok {
 		s.root.countPolicy(s.d.PolicyIndex(), pc)
 	}
-	if s.d.Denied() {
+	// Envoy drops debug lines at its default level: a denial asks the
+	// level (one cheap host call) before building its line.
+	if s.d.Denied() && abi.LogEnabled(abi.LogDebug) {
 		line := s.d.AppendLogLine(s.root.line[:0])
 		s.root.line = line[:0]
 		abi.LogBytes(abi.LogDebug, line)

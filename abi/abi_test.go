@@ -20,6 +20,7 @@ type testHost struct {
 	request    [][2]string
 	properties map[string]string
 	failStatus uint32 // returned by every data host call when non-zero
+	level      uint32 // the log level the host reports
 
 	logs      []string
 	set       [][2]string
@@ -62,6 +63,8 @@ func (h *testHost) Log(level uint32, msg string) uint32 {
 	h.logs = append(h.logs, []string{"trace", "debug", "info", "warn", "error", "critical"}[level]+": "+msg)
 	return 0
 }
+
+func (h *testHost) GetLogLevel() (st, level uint32) { return h.failStatus, h.level }
 
 func (h *testHost) GetHeaderMapValue(mapType uint32, key string) (st, data, size uint32) {
 	if h.failStatus != 0 {
@@ -524,6 +527,30 @@ func TestStatusError(t *testing.T) {
 	}
 	if got := statusError(99).Error(); got != "proxy-wasm host status 99" {
 		t.Errorf("statusError(99) = %q", got)
+	}
+}
+
+func TestLogEnabledAsksTheHostsLevel(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		host       uint32 // the level the host reports
+		failStatus uint32
+		level      LogLevel
+		want       bool
+	}{
+		{"a debug line with the host at trace", 0, 0, LogDebug, true},
+		{"a debug line with the host at debug", 1, 0, LogDebug, true},
+		{"a debug line with the host at info", 2, 0, LogDebug, false},
+		{"an info line with the host at info", 2, 0, LogInfo, true},
+		{"an error line with the host at critical", 5, 0, LogError, false},
+		{"a debug line when the host cannot say", 2, 10, LogDebug, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			install(t, &testHost{level: tc.host, failStatus: tc.failStatus}, nil)
+			if got := LogEnabled(tc.level); got != tc.want {
+				t.Errorf("LogEnabled(%d) = %v, want %v", tc.level, got, tc.want)
+			}
+		})
 	}
 }
 

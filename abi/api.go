@@ -17,6 +17,16 @@ func Log(level LogLevel, msg string) {
 	callLog(uint32(level), msg)
 }
 
+// LogEnabled reports whether the host keeps lines at level, so that a line
+// it would drop need not be built. It asks the host each time
+// (proxy_get_log_level): an operator may change the level while the VM runs
+// (Envoy's admin endpoint /logging). When the host cannot say, it reports
+// true.
+func LogEnabled(level LogLevel) bool {
+	st, hostLevel := callGetLogLevel()
+	return st != statusOK || level >= LogLevel(hostLevel)
+}
+
 // LogBytes is Log for a message built in a reused buffer (the host copies
 // it before the call returns).
 func LogBytes(level LogLevel, msg []byte) {

@@ -10,6 +10,7 @@ package abi
 // host returns is written into memory from allocate, as a real host does.
 type host interface {
 	Log(level uint32, msg string) uint32
+	GetLogLevel() (st, level uint32)
 	GetHeaderMapValue(mapType uint32, key string) (st, data, size uint32)
 	GetHeaderMapPairs(mapType uint32) (st, data, size uint32)
 	SetHeaderMapPairs(mapType uint32, pairs []byte) uint32
@@ -29,6 +30,13 @@ func callLog(level uint32, msg string) uint32 {
 		return statusNotInHost
 	}
 	return fakeHost.Log(level, msg)
+}
+
+func callGetLogLevel() (st, level uint32) {
+	if fakeHost == nil {
+		return statusNotInHost, 0
+	}
+	return fakeHost.GetLogLevel()
 }
 
 func callGetHeaderMapValue(mapType uint32, key string) (st, data, size uint32) {

@@ -14,6 +14,9 @@ import "unsafe"
 //go:wasmimport env proxy_log
 func proxyLog(level uint32, msg string) uint32
 
+//go:wasmimport env proxy_get_log_level
+func proxyGetLogLevel(returnLevel *uint32) uint32
+
 //go:wasmimport env proxy_get_buffer_bytes
 func proxyGetBufferBytes(bufferType, start, maxSize uint32, returnData, returnSize *uint32) uint32
 
@@ -54,6 +57,12 @@ var slotData, slotSize uint32
 const noGRPCStatus = ^uint32(0)
 
 func callLog(level uint32, msg string) uint32 { return proxyLog(level, msg) }
+
+func callGetLogLevel() (st, level uint32) {
+	slotData = 0
+	st = proxyGetLogLevel(&slotData)
+	return st, slotData
+}
 
 func callGetHeaderMapValue(mapType uint32, key string) (st, data, size uint32) {
 	slotData, slotSize = 0, 0

@@ -50,7 +50,7 @@ func callFloorOf(tb testing.TB, s scenario) callFloor {
 	tb.Helper()
 	plugin := pluginWasm(tb)
 	f, _ := callFloors.LoadOrStore(s.name, sync.OnceValues(func() (callFloor, error) {
-		vm, err := wasmhost.New(context.Background(), plugin, wasmhost.Options{Cache: testmodule.Cache()})
+		vm, err := wasmhost.New(context.Background(), plugin, wasmhost.Options{Cache: testmodule.Cache(), LogLevel: wasmhost.LogInfo})
 		if err != nil {
 			return callFloor{}, err
 		}

@@ -173,7 +173,7 @@ func TestWasmCallCounts(t *testing.T) {
 	// No compilation cache: the listeners are compiled in (a cached module
 	// compiled for another VM's listeners would count wrong). One VM, so
 	// one compilation, runs every scenario.
-	vm, err := wasmhost.New(ctx, wasm, wasmhost.Options{})
+	vm, err := wasmhost.New(ctx, wasm, wasmhost.Options{LogLevel: wasmhost.LogInfo})
 	if err != nil {
 		t.Fatalf("wasmhost.New: %v", err)
 	}

@@ -4,7 +4,8 @@
 // module (bench/floor: a module built the same way that only reads the
 // origin header), both built once per test binary with the release command
 // and run in wazero by the project's own host (package wasmhost), with real
-// clocks and a shared compilation cache.
+// clocks and a shared compilation cache. The host reports info as its log
+// level, Envoy's default: a denial asks for it and builds no debug line.
 //
 // BenchmarkModule/<scenario>/plugin, .../floor and .../callfloor run one
 // full exchange per iteration (request headers, upstream response headers,

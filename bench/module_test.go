@@ -27,7 +27,7 @@ const warmRequests = 1000
 // plugin with the configuration, and closes the VM when the test ends.
 func startVM(tb testing.TB, wasm []byte, config string) (*wasmhost.VM, *wasmhost.Plugin) {
 	tb.Helper()
-	vm, err := wasmhost.New(context.Background(), wasm, wasmhost.Options{Cache: testmodule.Cache()})
+	vm, err := wasmhost.New(context.Background(), wasm, wasmhost.Options{Cache: testmodule.Cache(), LogLevel: wasmhost.LogInfo})
 	if err != nil {
 		tb.Fatalf("wasmhost.New: %v", err)
 	}
@@ -191,7 +191,7 @@ func benchExchange(b *testing.B, wasm []byte, s scenario, isPlugin bool) {
 func benchFootprint(b *testing.B) {
 	ctx := context.Background()
 	start := time.Now()
-	vm, err := wasmhost.New(ctx, pluginWasm(b), wasmhost.Options{}) // no cache: compilation is measured
+	vm, err := wasmhost.New(ctx, pluginWasm(b), wasmhost.Options{LogLevel: wasmhost.LogInfo}) // no cache: compilation is measured
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -94,32 +94,36 @@ func comparisonLines(o *outcome) [][2]string {
 // TestReportModeComparesWithTheUpstream runs reportRun on each host: the
 // responses go through untouched, each exchange logs its comparison line
 // (would_break at info, would_open at debug, nothing for agree), and the
-// global and per-policy counters add up.
+// global and per-policy counters add up. With the host at info level
+// (Envoy's default), the module does not send the debug lines.
 func TestReportModeComparesWithTheUpstream(t *testing.T) {
 	var xs []exchange
 	for _, e := range reportRun {
 		xs = append(xs, e.x)
 	}
 	forEachHost(t, func(t *testing.T, h host) {
-		r := pwhost(t, h, releaseWasm, testdata("report-named.json"), xs)
-		wantServed(t, r, len(xs))
-		for i, e := range reportRun {
-			o := &r.outs[i]
-			if o.LocalReply {
-				t.Errorf("%s: answered locally in report mode", e.x.Name)
+		for _, level := range []string{"debug", "info"} {
+			r := pwhost(t, h, releaseWasm, testdata("report-named.json"), xs, "--plugin-log-level", map[string]string{"debug": "1", "info": "2"}[level])
+			wantServed(t, r, len(xs))
+			for i, e := range reportRun {
+				o := &r.outs[i]
+				if o.LocalReply {
+					t.Errorf("%s: answered locally in report mode", e.x.Name)
+				}
+				if !slices.Equal(o.ResponseHeaders, status(e.x.Response.Status, e.x.Response.Headers)) {
+					t.Errorf("%s: response %v, want the upstream's untouched", e.x.Name, o.ResponseHeaders)
+				}
+				lines := comparisonLines(o)
+				want := e.line != "" && (e.level == "info" || level == "debug")
+				switch {
+				case !want && len(lines) > 0:
+					t.Errorf("host at %s, %s: logged %q, want no comparison line", level, e.x.Name, lines)
+				case want && (len(lines) != 1 || lines[0] != [2]string{e.level, e.line}):
+					t.Errorf("host at %s, %s: logged %q\nwant %s: %s", level, e.x.Name, lines, e.level, e.line)
+				}
 			}
-			if !slices.Equal(o.ResponseHeaders, status(e.x.Response.Status, e.x.Response.Headers)) {
-				t.Errorf("%s: response %v, want the upstream's untouched", e.x.Name, o.ResponseHeaders)
-			}
-			lines := comparisonLines(o)
-			switch {
-			case e.line == "" && len(lines) > 0:
-				t.Errorf("%s: logged %q, want no comparison line", e.x.Name, lines)
-			case e.line != "" && (len(lines) != 1 || lines[0] != [2]string{e.level, e.line}):
-				t.Errorf("%s: logged %q\nwant %s: %s", e.x.Name, lines, e.level, e.line)
-			}
+			wantCounters(t, r.counters, reportRunCounters)
 		}
-		wantCounters(t, r.counters, reportRunCounters)
 	})
 }
 
@@ -189,7 +193,8 @@ func TestReportModeRecordingForCorsctl(t *testing.T) {
 		if h.name != "envoy-1.39" {
 			t.Skip("the recording comes from the newest host")
 		}
-		r := pwhost(t, h, releaseWasm, testdata("report-named.json"), rollout)
+		// At debug level, as an operator watching a rollout would run it.
+		r := pwhost(t, h, releaseWasm, testdata("report-named.json"), rollout, "--plugin-log-level", "1")
 		wantServed(t, r, len(rollout))
 		if got := r.counters["cors.policy.admin.report.would_break"]; got != 6 {
 			t.Errorf("cors.policy.admin.report.would_break = %d, want 6", got)

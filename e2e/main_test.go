@@ -4,7 +4,9 @@
 // The module is the release build of package testmodule (built once per
 // test binary, on first use), in an in-memory copy in which the reactor's
 // _initialize is also exported as _start, because
-// proxytest.NewWasmVMContext only runs _start.
+// proxytest.NewWasmVMContext only runs _start, and env.proxy_get_log_level,
+// which the emulator lacks, is defined inside the module (answering trace,
+// so that the module logs every line and the tests see them all).
 // One compiled VM is shared by every test (see vm.go); the emulator keeps
 // global state, so tests never run in parallel.
 package e2e
@@ -20,20 +22,40 @@ import (
 	"time"
 
 	"github.com/corswasm/corswasm/internal/testmodule"
+	"github.com/corswasm/corswasm/internal/wasishim"
 
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
 )
 
 // moduleForTests returns plugin.wasm with _initialize also exported as
-// _start, made once.
+// _start and proxy_get_log_level defined inside it, made once.
 var moduleForTests = sync.OnceValues(func() ([]byte, error) {
 	code, err := testmodule.Module(testmodule.Release)
 	if err != nil {
 		return nil, err
 	}
+	if code, _, err = wasishim.Define(code, []wasishim.Function{logLevelTrace}); err != nil {
+		return nil, fmt.Errorf("defining proxy_get_log_level in plugin.wasm: %w", err)
+	}
 	return exportInitializeAsStart(code)
 })
+
+// logLevelTrace is proxy_get_log_level(return_level) -> status for the
+// emulator: it stores 0 (trace) and returns 0 (OK).
+var logLevelTrace = wasishim.Function{
+	Module:  "env",
+	Name:    "proxy_get_log_level",
+	Params:  []wasm.ValueType{wasm.ValueTypeI32},
+	Results: []wasm.ValueType{wasm.ValueTypeI32},
+	Body: []byte{
+		wasm.OpcodeLocalGet, 0,
+		wasm.OpcodeI32Const, 0,
+		wasm.OpcodeI32Store, 2, 0, // align 4, offset 0
+		wasm.OpcodeI32Const, 0,
+		wasm.OpcodeEnd,
+	},
+}
 
 func TestMain(m *testing.M) {
 	flag.Parse()

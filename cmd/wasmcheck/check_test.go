@@ -132,7 +132,7 @@ func TestCheck(t *testing.T) {
 		{name: "os pulled in", mod: good().withImport(wasiModule, "fd_close", words(1, i32)), problem: "wasi_snapshot_preview1.fd_close is not among"},
 		{name: "not wasip1", mod: good().withImport(wasiModule, "fd_frobnicate", words(1, i32)), problem: "not a wasip1 function"},
 		{name: "unknown host function", mod: good().withImport(envModule, "proxy_frobnicate", words(1, i32)), problem: "env.proxy_frobnicate is not a proxy-wasm host function"},
-		{name: "host function not in the emulator", mod: good().withImport(envModule, "proxy_get_log_level", words(1, i32)), problem: "not provided by the SDK emulator"},
+		{name: "host function not in the emulator", mod: good().withImport(envModule, "proxy_get_status", words(3, i32)), problem: "not provided by the SDK emulator"},
 		{name: "host function signature", mod: good().withImport(envModule, "proxy_increment_metric", words(2, i32)), problem: "env.proxy_increment_metric has signature (i32, i32) -> (i32), the host's is (i32, i64) -> (i32)"},
 		{name: "foreign module", mod: good().withImport("gojs", "runtime.wasmExit", words(1)), problem: `from module "gojs"`},
 	}

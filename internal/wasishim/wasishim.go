@@ -21,6 +21,10 @@
 // after all of them, outside the table. Embed refuses, with an error, any
 // module it cannot fully read: an unknown opcode, a name subsection it does
 // not know, or a WASI import with another signature than the standard's.
+//
+// Define does the same for any imports and bodies: the e2e tests use it to
+// give the SDK's emulator, which lacks env.proxy_get_log_level, a module
+// that answers that call itself.
 package wasishim
 
 import (
@@ -39,32 +43,35 @@ import (
 // WASIModule is the import module of the functions Embed defines.
 const WASIModule = "wasi_snapshot_preview1"
 
-// shim is one WASI function Embed defines: its signature and its body,
-// which are Envoy 1.39's.
-type shim struct {
-	name    string
-	params  []wasm.ValueType
-	results []wasm.ValueType
-	body    []byte // the code body after its locals, ending with end
+// Function is a function Define puts inside a module in place of the
+// import of the same module and name: its signature, which must be the
+// import's, and its code body.
+type Function struct {
+	Module, Name    string
+	Params, Results []wasm.ValueType
+	Body            []byte // the code body after its locals, ending with end
 }
 
 var i32 = wasm.ValueTypeI32
 
-// shims are the functions Embed defines, in the order it appends them.
-var shims = []shim{
+// shims are the functions Embed defines, in the order it appends them,
+// with Envoy 1.39's bodies.
+var shims = []Function{
 	{
 		// sched_yield() -> errno: nothing else runs in the VM; success.
-		name:    "sched_yield",
-		results: []wasm.ValueType{i32},
-		body:    []byte{wasm.OpcodeI32Const, 0, wasm.OpcodeEnd},
+		Module:  WASIModule,
+		Name:    "sched_yield",
+		Results: []wasm.ValueType{i32},
+		Body:    []byte{wasm.OpcodeI32Const, 0, wasm.OpcodeEnd},
 	},
 	{
 		// poll_oneoff(in, out, nsubscriptions, nevents) -> errno: no event
 		// happened (*nevents = 0) and success, as Envoy 1.39 answers.
-		name:    "poll_oneoff",
-		params:  []wasm.ValueType{i32, i32, i32, i32},
-		results: []wasm.ValueType{i32},
-		body: []byte{
+		Module:  WASIModule,
+		Name:    "poll_oneoff",
+		Params:  []wasm.ValueType{i32, i32, i32, i32},
+		Results: []wasm.ValueType{i32},
+		Body: []byte{
 			wasm.OpcodeLocalGet, 3,
 			wasm.OpcodeI32Const, 0,
 			wasm.OpcodeI32Store, 2, 0, // align 4, offset 0
@@ -78,7 +85,7 @@ var shims = []shim{
 func Names() []string {
 	names := make([]string, len(shims))
 	for i, s := range shims {
-		names[i] = s.name
+		names[i] = s.Name
 	}
 	return names
 }
@@ -86,8 +93,9 @@ func Names() []string {
 // Report says what Embed changed.
 type Report struct {
 	// Embedded are the imports turned into functions of the module, as
-	// "wasi_snapshot_preview1.name", in the order they were imported; empty
-	// when the module imported neither (it is then returned unchanged).
+	// "module.name" (e.g. "wasi_snapshot_preview1.sched_yield"), in the
+	// order they were imported; empty when the module imported none of
+	// them (it is then returned unchanged).
 	Embedded []string
 	// Index maps each function index of the input module to its index in
 	// the output; nil when nothing changed.
@@ -107,7 +115,13 @@ type Report struct {
 // form: custom sections (go:buildid, producers) move after the data section
 // and some LEB128 numbers take another width. Embed keeps the data count
 // section, which wabin's encoder drops.
-func Embed(module []byte) ([]byte, *Report, error) {
+func Embed(module []byte) ([]byte, *Report, error) { return Define(module, shims) }
+
+// Define returns module with the imports that fns name defined inside it,
+// as Embed does for WASI's two; fns' bodies are appended in the order the
+// module imports them. A module that imports none of them is returned as
+// it is.
+func Define(module []byte, fns []Function) ([]byte, *Report, error) {
 	m, err := binary.DecodeModule(module, wasm.CoreFeaturesV2)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decoding the module: %w", err)
@@ -117,7 +131,7 @@ func Embed(module []byte) ([]byte, *Report, error) {
 	}
 
 	// Which function imports go, and the index map.
-	var embedded []*shim
+	var embedded []*Function
 	var embeddedTypes []wasm.Index // the type of each, as its import had it
 	var kept []*wasm.Import
 	var funcImports uint32
@@ -127,15 +141,15 @@ func Embed(module []byte) ([]byte, *Report, error) {
 			kept = append(kept, imp)
 			continue
 		}
-		s := shimFor(imp)
+		s := functionFor(fns, imp)
 		if s == nil {
 			kept = append(kept, imp)
 			funcImports++
 			continue
 		}
-		if t := m.TypeSection[imp.DescFunc]; !t.EqualsSignature(s.params, s.results) {
-			return nil, nil, fmt.Errorf("import %s.%s has signature %s, not WASI's %s: this is not the function the shim replaces",
-				imp.Module, imp.Name, signature(t.Params, t.Results), signature(s.params, s.results))
+		if t := m.TypeSection[imp.DescFunc]; !t.EqualsSignature(s.Params, s.Results) {
+			return nil, nil, fmt.Errorf("import %s.%s has signature %s, not %s: this is not the function its definition replaces",
+				imp.Module, imp.Name, signature(t.Params, t.Results), signature(s.Params, s.Results))
 		}
 		removed[funcImports] = len(embedded)
 		embedded = append(embedded, s)
@@ -187,8 +201,8 @@ func Embed(module []byte) ([]byte, *Report, error) {
 	}
 	for k, s := range embedded {
 		m.FunctionSection = append(m.FunctionSection, embeddedTypes[k]) // the import's type, checked above
-		m.CodeSection = append(m.CodeSection, &wasm.Code{Body: slices.Clone(s.body)})
-		report.Embedded = append(report.Embedded, WASIModule+"."+s.name)
+		m.CodeSection = append(m.CodeSection, &wasm.Code{Body: slices.Clone(s.Body)})
+		report.Embedded = append(report.Embedded, s.Module+"."+s.Name)
 	}
 
 	for _, e := range m.ExportSection {
@@ -258,14 +272,11 @@ func signature(params, results []wasm.ValueType) string {
 	return "(" + names(params) + ") -> (" + names(results) + ")"
 }
 
-// shimFor returns the shim that replaces imp, or nil.
-func shimFor(imp *wasm.Import) *shim {
-	if imp.Module != WASIModule {
-		return nil
-	}
-	for i := range shims {
-		if shims[i].name == imp.Name {
-			return &shims[i]
+// functionFor returns the function of fns that replaces imp, or nil.
+func functionFor(fns []Function, imp *wasm.Import) *Function {
+	for i := range fns {
+		if fns[i].Module == imp.Module && fns[i].Name == imp.Name {
+			return &fns[i]
 		}
 	}
 	return nil
@@ -274,7 +285,7 @@ func shimFor(imp *wasm.Import) *shim {
 // remapNames moves the name section's function and local names to the new
 // indices, in the ascending order the format requires, and names the shims
 // that have no name yet (first is the first shim's index).
-func remapNames(m *wasm.Module, index []uint32, embedded []*shim, first uint32) error {
+func remapNames(m *wasm.Module, index []uint32, embedded []*Function, first uint32) error {
 	ns := m.NameSection
 	if ns == nil {
 		return nil
@@ -289,7 +300,7 @@ func remapNames(m *wasm.Module, index []uint32, embedded []*shim, first uint32) 
 	}
 	for k, s := range embedded {
 		if i := first + uint32(k); !named[i] {
-			ns.FunctionNames = append(ns.FunctionNames, &wasm.NameAssoc{Index: i, Name: WASIModule + "." + s.name})
+			ns.FunctionNames = append(ns.FunctionNames, &wasm.NameAssoc{Index: i, Name: s.Module + "." + s.Name})
 		}
 	}
 	slices.SortFunc(ns.FunctionNames, func(a, b *wasm.NameAssoc) int { return int(a.Index) - int(b.Index) })

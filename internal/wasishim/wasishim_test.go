@@ -159,11 +159,11 @@ func TestEmbedRemapsEveryReferenceToAFunction(t *testing.T) {
 	if got := m.CodeSection[0].Body; !bytes.Equal(got, wantMain) {
 		t.Errorf("main's body\n% x\nwant\n% x", got, wantMain)
 	}
-	if got := m.CodeSection[2].Body; !bytes.Equal(got, shims[0].body) {
-		t.Errorf("sched_yield's body % x, want % x", got, shims[0].body)
+	if got := m.CodeSection[2].Body; !bytes.Equal(got, shims[0].Body) {
+		t.Errorf("sched_yield's body % x, want % x", got, shims[0].Body)
 	}
-	if got := m.CodeSection[3].Body; !bytes.Equal(got, shims[1].body) {
-		t.Errorf("poll_oneoff's body % x, want % x", got, shims[1].body)
+	if got := m.CodeSection[3].Body; !bytes.Equal(got, shims[1].Body) {
+		t.Errorf("poll_oneoff's body % x, want % x", got, shims[1].Body)
 	}
 	if e := m.ExportSection; e[0].Index != 2 || e[1].Index != 0 || e[2].Index != 0 {
 		t.Errorf("exports main %d, a %d, memory %d; want 2, 0, 0", e[0].Index, e[1].Index, e[2].Index)
@@ -203,6 +203,36 @@ func sectionIDs(t *testing.T, module []byte) []byte {
 		t.Fatal(err)
 	}
 	return ids
+}
+
+func TestDefinePutsAnyImportsInsideTheModule(t *testing.T) {
+	ctx := context.Background()
+	noop := func(name string) Function {
+		return Function{Module: "env", Name: name, Body: []byte{wasm.OpcodeEnd}}
+	}
+	out, r, err := Define(withDataCount(t, synthetic()), append([]Function{noop("b"), noop("a")}, shims...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"env.a", WASIModule + ".sched_yield", "env.b", WASIModule + ".poll_oneoff"}
+	if !slices.Equal(r.Embedded, want) {
+		t.Errorf("defined %q, want %q (the order of the imports)", r.Embedded, want)
+	}
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, out) // no host module at all
+	if err != nil {
+		t.Fatalf("the module with every import defined does not instantiate alone: %v", err)
+	}
+	if res, err := mod.ExportedFunction("main").Call(ctx); err != nil || res[0] != 0 {
+		t.Errorf("main = %v, %v; want 0", res, err)
+	}
+	// A definition whose signature is not the import's is refused.
+	bad := noop("a")
+	bad.Results = []wasm.ValueType{wasm.ValueTypeI32}
+	if _, _, err := Define(withDataCount(t, synthetic()), []Function{bad}); err == nil || !strings.Contains(err.Error(), "import env.a has signature () -> (), not () -> (i32)") {
+		t.Errorf("a definition of another signature: error %v", err)
+	}
 }
 
 func TestTheShimsAnswerAsEnvoy139Does(t *testing.T) {
@@ -284,7 +314,7 @@ func TestEmbedRefusesWhatItCannotFullyRead(t *testing.T) {
 		{"a body that ends early", body(wasm.OpcodeEnd, wasm.OpcodeNop, wasm.OpcodeEnd), "end comes before the last"},
 		{"a call past the last function", body(wasm.OpcodeCall, 9, wasm.OpcodeEnd), "function index 9, but the module has 6 functions"},
 		{"sched_yield with another signature", func(m *wasm.Module) { m.ImportSection[1].DescFunc = tVoid },
-			"import wasi_snapshot_preview1.sched_yield has signature () -> (), not WASI's () -> (i32)"},
+			"import wasi_snapshot_preview1.sched_yield has signature () -> (), not () -> (i32): this is not the function its definition replaces"},
 		{"an export past the last function", func(m *wasm.Module) { m.ExportSection[0].Index = 40 },
 			"export main refers to function 40"},
 	}

@@ -115,6 +115,40 @@ func TestActualRequestResponseRewritten(t *testing.T) {
 	}
 }
 
+// A denial's line is logged at debug level, and built only when the host
+// keeps that level (Envoy's default is info).
+func TestDenialLinesFollowTheHostsLogLevel(t *testing.T) {
+	denied := request("OPTIONS", "origin", "https://evil.example", "access-control-request-method", "PUT")
+	const line = `cors: denied preflight from origin "https://evil.example"`
+	for _, tc := range []struct {
+		level  LogLevel
+		logged bool
+	}{{LogTrace, true}, {LogDebug, true}, {LogInfo, false}, {LogWarn, false}} {
+		t.Run("host at "+tc.level.String(), func(t *testing.T) {
+			vm, p := startPlugin(t, Options{LogLevel: tc.level})
+			do(t, p, denied, nil) // first-use paths
+			vm.ResetCalls()
+			x := do(t, p, denied, nil)
+			if x.LocalReply == nil || x.LocalReply.Status != 403 {
+				t.Fatalf("local reply %+v, want a 403", x.LocalReply)
+			}
+			logged := slices.ContainsFunc(x.Logs, func(l LogLine) bool {
+				return l.Level == LogDebug && strings.HasPrefix(l.Message, line)
+			})
+			if logged != tc.logged {
+				t.Errorf("denial line logged %v, want %v; logs %v", logged, tc.logged, x.Logs)
+			}
+			calls := vm.Calls()
+			if asked := calls.Request["proxy_get_log_level"]; asked != 1 {
+				t.Errorf("the log level asked %d times, want once per denial", asked)
+			}
+			if logs := calls.Request["proxy_log"]; logs > 0 != tc.logged {
+				t.Errorf("%d proxy_log calls, want a line: %v", logs, tc.logged)
+			}
+		})
+	}
+}
+
 // TestHostCallCounts counts the proxy-wasm calls of one exchange (WASI calls,
 // the Go runtime's clock reads, are not counted), under a configuration
 // without a route-name policy and under one with it.
@@ -136,7 +170,9 @@ func TestHostCallCounts(t *testing.T) {
 		{"allowed actual", actual, upstream, limits{2, 4, 6}, false},
 		// A request with Origin counts twice: the global counter and its
 		// policy's (cors.policy.<name>.*), one proxy_increment_metric each.
-		{"disallowed actual", request("GET", "origin", "https://evil.example"), upstream404, limits{2, 5, 7}, false},
+		// A denial asks the host's log level, and logs its debug line when
+		// the level shows it (this host reports trace).
+		{"disallowed actual", request("GET", "origin", "https://evil.example"), upstream404, limits{2, 6, 8}, false},
 	}
 	type counted struct{ req, resp int }
 	simple := map[string]counted{}
