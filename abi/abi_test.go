@@ -37,12 +37,13 @@ type localResponse struct {
 	headers [][2]string
 }
 
-// give copies b into guest memory as a host does.
+// give copies b into guest memory as a host does, through the built
+// module's proxy_on_memory_allocate (fastAllocate).
 func give(b []byte) (st, data, size uint32) {
 	if len(b) == 0 {
 		return 0, 0, 0
 	}
-	addr := allocate(uint32(len(b)))
+	addr := fastAllocate(uint32(len(b)))
 	dst, err := peek(addr)
 	if err != nil {
 		panic(err)
@@ -53,10 +54,15 @@ func give(b []byte) (st, data, size uint32) {
 
 // peek returns the unclaimed allocation at addr without claiming it.
 func peek(addr uint32) ([]byte, error) {
-	if hostData == nil || addrOf(hostData) != addr {
+	if addr == 0 || addr != cb.last {
 		return nil, errBadAddress
 	}
-	return hostData, nil
+	in := rootData
+	if c := cb.stream; c != nil {
+		in = c.mem.chunk
+	}
+	off := addr - addrOf(in)
+	return in[off : off+cb.lastSize], nil
 }
 
 func (h *testHost) Log(level uint32, msg string) uint32 {
@@ -165,8 +171,8 @@ func install(t *testing.T, h *testHost, newRootContext func(uint32) Root) *int {
 		SetPlugin(nil)
 		SetInternalErrorHook(nil)
 		roots, streams = nil, contexts{}
-		if depth != 0 || hostData != nil || current != nil {
-			t.Errorf("after the test: depth %d, an unclaimed allocation %v, a current arena %v", depth, hostData != nil, current != nil)
+		if depth != 0 || rootData != nil || cb.last != 0 || cb.stream != nil {
+			t.Errorf("after the test: depth %d, an unclaimed allocation %v, a current arena %v", depth, rootData != nil || cb.last != 0, cb.stream != nil)
 		}
 	})
 	return errs

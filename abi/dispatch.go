@@ -104,8 +104,8 @@ func ReuseStreams() { reuse = true }
 // come) and its OnDelete are not called. Outside a stream's callback it
 // does nothing.
 func StreamDone() {
-	if current != nil {
-		current.done = true
+	if c := cb.stream; c != nil {
+		c.done = true
 	}
 }
 
@@ -116,9 +116,9 @@ func StreamDone() {
 // the plugin has nothing else to do). A failed add is logged and reported
 // to the internal error hook. Outside a stream's callback it does nothing.
 func StreamDoneAdding(name, value string) {
-	if current != nil {
-		current.done, current.add = true, true
-		current.addName, current.addValue = name, value
+	if c := cb.stream; c != nil {
+		c.done, c.add = true, true
+		c.addName, c.addValue = name, value
 	}
 }
 

@@ -6,26 +6,49 @@ import "unsafe"
 //
 // The host copies data into the guest by calling proxy_on_memory_allocate and
 // then writing the returned address into a slot the guest passed to the host
-// call. The allocation is kept in hostData until the guest claims it (claim),
-// the next allocation replaces it, or the outermost exported callback
-// returns (leave). A host call returns at most one piece of data, and the
-// guest claims it as soon as the call returns, so one slot is enough.
+// call. The allocation is noted (cb.last and cb.lastSize) until the guest
+// claims it (claim), the next allocation replaces it, or the outermost
+// exported callback returns (leave). A host call returns at most one piece
+// of data, and the guest claims it as soon as the call returns, so one note
+// is enough.
 //
 // During a stream's callbacks the allocations come from the stream's arena,
 // so that what the plugin reads stays valid until the stream is deleted and
 // the arena's memory is then reused by a later stream: at steady state a
 // request allocates nothing, and the VM's linear memory stops growing once
 // the first requests have warmed the arenas. Root callbacks (configuration)
-// get fresh buffers.
+// get fresh buffers (rootData holds the last one until it is claimed).
 //
-// claim compares the address with hostData's rather than converting a
+// In the built module most of a stream's allocations do not reach
+// allocate: the post-link step (internal/fastalloc) puts a
+// proxy_on_memory_allocate of plain WebAssembly in front of it, which takes
+// the bytes from the free end of the running stream's arena chunk itself
+// (reading cb.stream and the arena's fields) and notes them as allocate
+// does; it leaves everything else to allocate.
+//
+// claim compares the address with the noted one rather than converting a
 // host-written number into a pointer, so a host that returns an address it
 // did not get from us yields an error, not a read of arbitrary memory.
 var (
-	hostData []byte         // the last allocation, not yet claimed
-	depth    int            // nesting of exported callbacks being run
-	current  *streamContext // the stream whose callback runs; nil otherwise
+	rootData []byte // a root callback's last allocation, until claimed
+	depth    int    // nesting of exported callbacks being run
 )
+
+// callbackState is the state of the running callback that the fast
+// proxy_on_memory_allocate shares with Go. internal/fastalloc holds its
+// layout and the arena's, and TestAllocStateLayout holds these types to
+// them. The fast path writes integers only (the arena's used, last,
+// lastSize), so Go's write barriers are not missed.
+type callbackState struct {
+	marker [2]uint64      // how the post-link step finds cb in the module's data
+	stream *streamContext // the stream whose callback runs; nil otherwise
+	// last and lastSize note the last allocation (last 0: none, or
+	// claimed), whoever made it.
+	last, lastSize uint32
+}
+
+// cb is the running callback's state; its marker is fastalloc.Marker.
+var cb = callbackState{marker: [2]uint64{0x5f1c3a9be27d4086, 0xa4e9021d7c3b6f58}}
 
 // maxHostData bounds one allocation for the host: a larger request is
 // refused (the host call then fails) rather than growing the VM's memory
@@ -77,30 +100,39 @@ func (a *arena) reset() {
 //
 //go:wasmexport proxy_on_memory_allocate
 func allocate(size uint32) uint32 {
+	cb.last = 0
 	if size == 0 || size > maxHostData {
 		return 0
 	}
-	if current != nil {
-		hostData = current.mem.take(int(size))
+	var b []byte
+	if c := cb.stream; c != nil {
+		b = c.mem.take(int(size))
 	} else {
-		hostData = make([]byte, size)
+		b = make([]byte, size)
+		rootData = b
 	}
-	return addrOf(hostData)
+	cb.last, cb.lastSize = addrOf(b), size
+	return cb.last
 }
 
 // claim returns the size bytes the host wrote at addr, which must be the
-// last allocation, and stops holding them: the caller's reference keeps
-// them alive from now on.
+// last allocation (at most its size), and forgets the allocation. The bytes
+// lie in the running stream's arena chunk, or in rootData, at the offset
+// their address says.
 func claim(addr, size uint32) ([]byte, error) {
 	if size == 0 {
 		return nil, nil
 	}
-	b := hostData
-	if b == nil || addrOf(b) != addr || uint32(len(b)) < size {
+	if addr != cb.last || addr == 0 || size > cb.lastSize {
 		return nil, errBadAddress
 	}
-	hostData = nil
-	return b[:size:size], nil
+	cb.last = 0
+	in := rootData
+	if c := cb.stream; c != nil {
+		in = c.mem.chunk
+	}
+	off := addr - addrOf(in)
+	return in[off : off+size : off+size], nil
 }
 
 // enter marks the start of an exported callback.
@@ -110,7 +142,7 @@ func enter() { depth++ }
 // to the stream's arena.
 func enterStream(c *streamContext) {
 	depth++
-	current = c
+	cb.stream = c
 }
 
 // leave marks the end of an exported callback; when the outermost one ends,
@@ -119,8 +151,9 @@ func leave() {
 	depth--
 	if depth <= 0 {
 		depth = 0
-		current = nil
-		hostData = nil
+		cb.stream = nil
+		cb.last = 0
+		rootData = nil
 	}
 }
 

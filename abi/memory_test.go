@@ -8,16 +8,99 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/corswasm/corswasm/internal/fastalloc"
 )
 
-func TestAllocateAndClaim(t *testing.T) {
-	t.Cleanup(func() { depth = 0; hostData = nil })
-	enter()
-	if got := allocate(0); got != 0 || hostData != nil {
-		t.Fatalf("allocate(0) = %d, holding %v", got, hostData != nil)
+// fastAllocate is what the function internal/fastalloc adds to the built
+// module does, for native tests: the post-link step's body, in Go.
+func fastAllocate(size uint32) uint32 {
+	if c := cb.stream; c != nil && size != 0 && size <= uint32(len(c.mem.chunk)-c.mem.used) {
+		addr := addrOf(c.mem.chunk) + uint32(c.mem.used)
+		c.mem.used += int(size)
+		cb.last, cb.lastSize = addr, size
+		return addr
 	}
-	if got := allocate(maxHostData + 1); got != 0 || hostData != nil {
-		t.Fatalf("allocate(maxHostData+1) = %d, holding %v", got, hostData != nil)
+	return allocate(size)
+}
+
+func TestAllocStateLayout(t *testing.T) {
+	var c streamContext
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"callbackState.stream", unsafe.Offsetof(cb.stream), fastalloc.OffsetStream},
+		{"callbackState.last", unsafe.Offsetof(cb.last), fastalloc.OffsetLast},
+		{"callbackState.lastSize", unsafe.Offsetof(cb.lastSize), fastalloc.OffsetLastSize},
+		{"streamContext.mem.chunk's data", unsafe.Offsetof(c.mem) + unsafe.Offsetof(c.mem.chunk), fastalloc.OffsetChunk},
+		{"streamContext.mem.chunk's length", unsafe.Offsetof(c.mem) + unsafe.Offsetof(c.mem.chunk) + unsafe.Sizeof(uintptr(0)), fastalloc.OffsetChunkLen},
+		{"streamContext.mem.used", unsafe.Offsetof(c.mem) + unsafe.Offsetof(c.mem.used), fastalloc.OffsetUsed},
+	} {
+		if f.got != f.want {
+			t.Errorf("%s at offset %d, fastalloc reads it at %d", f.name, f.got, f.want)
+		}
+	}
+	if cb.marker != fastalloc.Marker {
+		t.Errorf("cb's marker %#x, fastalloc looks for %#x", cb.marker, fastalloc.Marker)
+	}
+}
+
+func TestFastAllocationsComeFromTheStreamsChunk(t *testing.T) {
+	t.Cleanup(func() { depth = 0; cb.stream = nil; cb.last = 0; rootData = nil })
+	var c streamContext
+	enterStream(&c)
+	// No chunk yet: Go allocates it, and the fast path takes the rest.
+	first := fastAllocate(10)
+	if _, err := claim(first, 10); err != nil || c.mem.chunk == nil || c.mem.used != 10 {
+		t.Fatalf("first allocation: %v; chunk %d bytes, %d used", err, len(c.mem.chunk), c.mem.used)
+	}
+	second := fastAllocate(20)
+	if second != first+10 || cb.last != second || c.mem.used != 30 {
+		t.Fatalf("second allocation at %d (first %d), noted %d, arena's used %d", second, first, cb.last, c.mem.used)
+	}
+	if _, err := claim(second, 21); !errors.Is(err, errBadAddress) {
+		t.Fatalf("claim past the fast allocation: %v", err)
+	}
+	b, err := claim(second, 20)
+	if err != nil || len(b) != 20 || cap(b) != 20 || &b[0] != &c.mem.chunk[10] {
+		t.Fatalf("claim of the fast allocation: %d bytes (cap %d), %v; not the chunk's bytes 10 to 30", len(b), cap(b), err)
+	}
+	if _, err := claim(second, 20); !errors.Is(err, errBadAddress) {
+		t.Fatalf("second claim of a fast allocation: %v", err)
+	}
+	// A size that does not fit goes to Go, which replaces the chunk.
+	old := c.mem.chunk
+	big := fastAllocate(arenaChunk)
+	if b, err := claim(big, arenaChunk); err != nil || &b[0] != &c.mem.chunk[0] || &c.mem.chunk[0] == &old[0] || !c.mem.grew {
+		t.Fatalf("an allocation past the chunk did not come from a new one: %v", err)
+	}
+	small := fastAllocate(7)
+	leave()
+	if c.mem.used != arenaChunk+7 || cb.last != 0 || cb.stream != nil {
+		t.Fatalf("after the callback: used %d, want %d; allocation still noted %v", c.mem.used, arenaChunk+7, cb.last != 0)
+	}
+	// Outside a stream's callback nothing comes from a chunk, and a stale
+	// address is refused.
+	enter()
+	if _, err := claim(small, 7); !errors.Is(err, errBadAddress) {
+		t.Fatalf("claim of a fast allocation of an ended callback: %v", err)
+	}
+	root := fastAllocate(7)
+	if b, err := claim(root, 7); err != nil || &b[0] == &c.mem.chunk[arenaChunk+7] || &b[0] != &rootData[0] {
+		t.Fatalf("a root callback's allocation: %v, or it came from a stream's chunk", err)
+	}
+	leave()
+}
+
+func TestAllocateAndClaim(t *testing.T) {
+	t.Cleanup(func() { depth = 0; cb.last = 0; rootData = nil })
+	enter()
+	if got := allocate(0); got != 0 || cb.last != 0 {
+		t.Fatalf("allocate(0) = %d, noting %d", got, cb.last)
+	}
+	if got := allocate(maxHostData + 1); got != 0 || cb.last != 0 {
+		t.Fatalf("allocate(maxHostData+1) = %d, noting %d", got, cb.last)
 	}
 	a := allocate(5)
 	buf, err := peek(a)
@@ -34,8 +117,8 @@ func TestAllocateAndClaim(t *testing.T) {
 	if err != nil || string(got) != "hell" || cap(got) != 4 {
 		t.Fatalf("claim = %q (cap %d), %v", got, cap(got), err)
 	}
-	if hostData != nil {
-		t.Fatal("claimed allocation still held")
+	if cb.last != 0 {
+		t.Fatal("claimed allocation still noted")
 	}
 	if _, err := claim(a, 4); !errors.Is(err, errBadAddress) {
 		t.Fatalf("second claim: %v", err)
@@ -62,8 +145,8 @@ func TestAllocateAndClaim(t *testing.T) {
 		t.Fatalf("inner leave released the allocation: %v", err)
 	}
 	leave()
-	if hostData != nil || depth != 0 {
-		t.Fatalf("outer leave: holding %v, depth %d", hostData != nil, depth)
+	if rootData != nil || cb.last != 0 || depth != 0 {
+		t.Fatalf("outer leave: holding %v, depth %d", rootData != nil || cb.last != 0, depth)
 	}
 	// The claimed bytes stay valid after release and a GC.
 	runtime.GC()
@@ -157,13 +240,13 @@ func TestSpareArenasKeepAtMostMaxSpareBytes(t *testing.T) {
 }
 
 func TestRootCallbacksGetFreshMemory(t *testing.T) {
-	t.Cleanup(func() { depth = 0; current = nil; hostData = nil })
+	t.Cleanup(func() { depth = 0; cb.stream = nil; cb.last = 0; rootData = nil })
 	var c streamContext
 	a := &c.mem
 	enterStream(&c)
 	inStream := allocate(8)
 	leave()
-	if current != nil {
+	if cb.stream != nil {
 		t.Fatal("the stream's arena outlives its callback")
 	}
 	enter()

@@ -13,6 +13,9 @@
 // allows it, which changes how the code branches and nothing it computes
 // (package internal/gojumps), and folds the stack addresses of its Go code
 // into the loads and stores that use them (package internal/goaddr).
+// Last, it puts a proxy_on_memory_allocate of plain WebAssembly in front of
+// Go's, which serves the host from the running stream's arena without
+// entering Go (package internal/fastalloc).
 //
 // It rewrites the module in place, or writes it to -o, and prints one line
 // per step. It exits with status 1, saying why, on a module it cannot fully
@@ -72,8 +75,15 @@ func run(in, out string, w io.Writer) error {
 	j := r.Jumps
 	fmt.Fprintf(w, "postlink: %s: %d jumps of %d Go functions made direct, %d backward left to the dispatch, %d entries\n",
 		out, j.Direct, j.Functions, j.Backward, j.Entries)
-	fmt.Fprintf(w, "postlink: %s: %d stack addresses folded into their loads and stores; %d -> %d bytes\n",
-		out, r.Addresses.Folded, len(module), len(rewritten))
+	fmt.Fprintf(w, "postlink: %s: %d stack addresses folded into their loads and stores\n", out, r.Addresses.Folded)
+	if r.Alloc.Done {
+		fmt.Fprintf(w, "postlink: %s: proxy_on_memory_allocate already served by the fast allocator\n", out)
+	} else if r.Alloc.State == 0 {
+		fmt.Fprintf(w, "postlink: %s: no allocator state of package abi: proxy_on_memory_allocate left as it is\n", out)
+	} else {
+		fmt.Fprintf(w, "postlink: %s: proxy_on_memory_allocate served by function %d in front of Go's (state at %#x)\n", out, r.Alloc.Function, r.Alloc.State)
+	}
+	fmt.Fprintf(w, "postlink: %s: %d -> %d bytes\n", out, len(module), len(rewritten))
 	if out == in && bytes.Equal(rewritten, module) {
 		return nil // nothing changed: leave the file alone
 	}

@@ -29,7 +29,6 @@ package wasishim
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -252,7 +251,7 @@ func Define(module []byte, fns []Function) ([]byte, *Report, error) {
 
 	out := binary.EncodeModule(m)
 	if m.DataCountSection != nil {
-		if out, err = insertDataCount(out, *m.DataCountSection); err != nil {
+		if out, err = wasmcode.InsertDataCount(out, *m.DataCountSection); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -342,27 +341,4 @@ func checkNameSection(module []byte) error {
 		}
 		return nil
 	})
-}
-
-// insertDataCount puts a data count section holding count before the code
-// section of module (or before the data section when there is no code), as
-// the format orders them.
-func insertDataCount(module []byte, count uint32) ([]byte, error) {
-	at := -1
-	err := wasmcode.Sections(module, func(id byte, start, _, _ int) error {
-		if at < 0 && (id == wasm.SectionIDCode || id == wasm.SectionIDData) {
-			at = start
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if at < 0 {
-		return nil, errors.New("a data count section but neither code nor data to put it before")
-	}
-	payload := leb128.EncodeUint32(count)
-	section := append([]byte{wasm.SectionIDDataCount}, leb128.EncodeUint32(uint32(len(payload)))...)
-	section = append(section, payload...)
-	return slices.Concat(module[:at], section, module[at:]), nil
 }

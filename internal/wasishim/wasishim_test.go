@@ -108,7 +108,7 @@ func synthetic() *wasm.Module {
 // leaves out.
 func withDataCount(t *testing.T, m *wasm.Module) []byte {
 	t.Helper()
-	b, err := insertDataCount(binary.EncodeModule(m), *m.DataCountSection)
+	b, err := wasmcode.InsertDataCount(binary.EncodeModule(m), *m.DataCountSection)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package wasmbuild builds this repository's modules (plugin.wasm, the
 // benchmarks' floor module) as `make build` does, for the tools and tests
 // that run them: the go build, then the post-link step (PostLink: packages
-// wasishim and gojumps).
+// wasishim, gojumps, goaddr and fastalloc).
 package wasmbuild
 
 import (
@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/corswasm/corswasm/internal/fastalloc"
 	"github.com/corswasm/corswasm/internal/goaddr"
 	"github.com/corswasm/corswasm/internal/gojumps"
 	"github.com/corswasm/corswasm/internal/wasishim"
@@ -46,14 +47,17 @@ type PostLinkReport struct {
 	WASI      *wasishim.Report
 	Jumps     gojumps.Report
 	Addresses goaddr.Report
+	Alloc     fastalloc.Report
 }
 
 // PostLink is the post-link step of the build (cmd/postlink, `make
 // build`): it defines inside module the WASI functions older Envoys lack
 // (wasishim.Embed), then makes the jumps of its Go code direct
-// (gojumps.Rewrite) and folds its stack addresses into the loads and
-// stores that use them (goaddr.Rewrite). Nothing is returned but an error
-// when a step cannot fully read the module.
+// (gojumps.Rewrite), folds its stack addresses into the loads and
+// stores that use them (goaddr.Rewrite), and gives it a
+// proxy_on_memory_allocate of plain WebAssembly in front of Go's
+// (fastalloc.Rewrite). Nothing is returned but an error when a step
+// cannot fully read the module.
 func PostLink(module []byte) ([]byte, PostLinkReport, error) {
 	var r PostLinkReport
 	var err error
@@ -65,6 +69,9 @@ func PostLink(module []byte) ([]byte, PostLinkReport, error) {
 	}
 	if module, r.Addresses, err = goaddr.Rewrite(module); err != nil {
 		return nil, PostLinkReport{}, fmt.Errorf("folding stack addresses: %w", err)
+	}
+	if module, r.Alloc, err = fastalloc.Rewrite(module); err != nil {
+		return nil, PostLinkReport{}, fmt.Errorf("adding the fast allocator: %w", err)
 	}
 	return module, r, nil
 }

@@ -44,9 +44,9 @@ func TestThePluginIsBuiltPostLinked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first.WASI.Embedded) == 0 || first.Jumps.Functions < 1000 || first.Jumps.Direct < 10000 || first.Addresses.Folded < 10000 {
-		t.Errorf("post-linking the go build: WASI %v, jumps %+v, addresses %+v; want WASI functions defined, over 1,000 Go functions, over 10,000 jumps and addresses",
-			first.WASI.Embedded, first.Jumps, first.Addresses)
+	if len(first.WASI.Embedded) == 0 || first.Jumps.Functions < 1000 || first.Jumps.Direct < 10000 || first.Addresses.Folded < 10000 || first.Alloc.State == 0 {
+		t.Errorf("post-linking the go build: WASI %v, jumps %+v, addresses %+v, allocator %+v; want WASI functions defined, over 1,000 Go functions, over 10,000 jumps and addresses, the fast allocator added",
+			first.WASI.Embedded, first.Jumps, first.Addresses, first.Alloc)
 	}
 	if !bytes.Equal(linked, plugin) {
 		t.Error("the post-linked go build differs from the built plugin")
@@ -55,7 +55,7 @@ func TestThePluginIsBuiltPostLinked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.WASI.Embedded) != 0 || r.Jumps.Direct != 0 || r.Jumps.Entries != 0 || r.Addresses.Folded != 0 || !bytes.Equal(again, plugin) {
-		t.Errorf("post-linking the built plugin again: WASI %v, jumps %+v, addresses %+v; want nothing left to do", r.WASI.Embedded, r.Jumps, r.Addresses)
+	if len(r.WASI.Embedded) != 0 || r.Jumps.Direct != 0 || r.Jumps.Entries != 0 || r.Addresses.Folded != 0 || !r.Alloc.Done || !bytes.Equal(again, plugin) {
+		t.Errorf("post-linking the built plugin again: WASI %v, jumps %+v, addresses %+v, allocator %+v; want nothing left to do", r.WASI.Embedded, r.Jumps, r.Addresses, r.Alloc)
 	}
 }

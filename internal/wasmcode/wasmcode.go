@@ -372,3 +372,33 @@ func skipLocals(body []byte) (int, error) {
 	}
 	return p, nil
 }
+
+// Section IDs besides sectionCode.
+const (
+	sectionData      = 11
+	sectionDataCount = 12
+)
+
+// InsertDataCount puts a data count section holding count before the code
+// section of module (or before the data section when there is no code), as
+// the format orders them. It restores the section that wabin's encoder
+// drops (github.com/tetratelabs/wabin/binary.EncodeModule).
+func InsertDataCount(module []byte, count uint32) ([]byte, error) {
+	at := -1
+	err := Sections(module, func(id byte, start, _, _ int) error {
+		if at < 0 && (id == sectionCode || id == sectionData) {
+			at = start
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if at < 0 {
+		return nil, errors.New("a data count section but neither code nor data to put it before")
+	}
+	payload := AppendUleb(nil, count, MinWidth(count))
+	section := append([]byte{sectionDataCount}, AppendUleb(nil, uint32(len(payload)), MinWidth(uint32(len(payload))))...)
+	section = append(section, payload...)
+	return append(append(append(make([]byte, 0, len(module)+len(section)), module[:at]...), section...), module[at:]...), nil
+}
