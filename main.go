@@ -35,6 +35,9 @@ var (
 	counterIDs     [filter.NumCounters]uint32
 	counterDefined [filter.NumCounters]bool
 	metricIDs      map[string]uint32
+	// countersChanged counts the changes of counterDefined, so that what a
+	// root found of them (reportMetrics) is found again after one.
+	countersChanged uint32
 )
 
 // defineMetric defines the counter name, unless this VM has already.
@@ -61,6 +64,7 @@ func defineCounters() {
 			counterIDs[c], counterDefined[c] = defineMetric(c.Name())
 		}
 	}
+	countersChanged++
 }
 
 // count increments counter c, if it is defined.
@@ -122,6 +126,9 @@ type root struct {
 	// replies are the preflights' answers by Decision.LocalResponseKey,
 	// serialized on first use.
 	replies []preflightReply
+	// reports are the metrics a decision increments, by reportKey, found
+	// on first use.
+	reports []reportMetrics
 	// compareLine is the report comparison's log line: a buffer of its own,
 	// as a host that keeps a view of a logged line (the SDK's emulator)
 	// would otherwise see the denial line logged before it overwritten.
@@ -133,6 +140,7 @@ func newRoot(uint32) abi.Root { return &root{} }
 // OnVMStart implements abi.Root. A new VM has no metrics defined.
 func (r *root) OnVMStart(int) bool {
 	counterDefined = [filter.NumCounters]bool{}
+	countersChanged++
 	clear(metricIDs)
 	return true
 }
@@ -155,6 +163,7 @@ func (r *root) OnConfigure(data []byte) bool {
 	r.policies = definePolicyCounters(cfg, nil)
 	r.cfg = cfg
 	r.replies = make([]preflightReply, 5*cfg.NumPolicies())
+	r.reports = make([]reportMetrics, 8*cfg.NumPolicies())
 	r.noOrigin = cfg.Evaluate(&filter.Request{})
 	r.noOriginSilent = len(r.noOrigin.Counters(nil)) == 0 && r.noOrigin.LogLine() == ""
 	r.noOriginVary = r.noOriginSilent && r.noOrigin.VaryOnly()
@@ -391,13 +400,14 @@ func (s *stream) report() {
 // sendReport is report's work, apart so that report's check inlines.
 func (s *stream) sendReport() {
 	s.reported = true
-	cs := s.d.Counters(s.root.counters[:0])
-	s.root.counters = cs[:0]
-	for _, c := range cs {
-		count(c)
-	}
-	if pc, ok := s.d.PolicyCounter(); ok {
-		s.root.countPolicy(s.d.PolicyIndex(), pc)
+	if k, ok := reportKey(s.d); ok {
+		m := &s.root.reports[k]
+		if m.found != countersChanged {
+			s.root.findReport(m, s.d)
+		}
+		for _, id := range m.ids[:m.n] {
+			abi.IncrementCounter(id, 1)
+		}
 	}
 	// Envoy drops debug lines at its default level: a denial asks the
 	// level (one cheap host call) before building its line.
@@ -405,6 +415,53 @@ func (s *stream) sendReport() {
 		line := s.d.AppendLogLine(s.root.line[:0])
 		s.root.line = line[:0]
 		abi.LogBytes(abi.LogDebug, line)
+	}
+}
+
+// reportMetrics are the IDs of the defined metrics a decision increments:
+// its global counters (Decision.Counters) and its policy's
+// (Decision.PolicyCounter), at most four. found is countersChanged when
+// they were found (0: never): a later configuration may define global
+// counters this root's could not.
+type reportMetrics struct {
+	ids   [4]uint32
+	n     uint8
+	found uint32
+}
+
+// reportKey indexes root.reports: the decision's policy, kind, whether it
+// allows and whether the origin is invalid decide its metrics (the mode is
+// the configuration's). Decisions without metrics (no Origin, no policy)
+// have no key.
+func reportKey(d *filter.Decision) (int, bool) {
+	i := d.PolicyIndex()
+	if i < 0 || d.Kind != filter.KindPreflight && d.Kind != filter.KindActual {
+		return 0, false
+	}
+	k := 8*i + 4*int(d.Kind-filter.KindPreflight)
+	if d.Allowed {
+		k += 2
+	}
+	if d.Reason == filter.ReasonOriginInvalid {
+		k++
+	}
+	return k, true
+}
+
+// findReport fills m with the metrics of d and every decision of its key.
+func (r *root) findReport(m *reportMetrics, d *filter.Decision) {
+	*m = reportMetrics{found: countersChanged}
+	for _, c := range d.Counters(r.counters[:0]) {
+		if counterDefined[c] {
+			m.ids[m.n] = counterIDs[c]
+			m.n++
+		}
+	}
+	if pc, ok := d.PolicyCounter(); ok {
+		if i := d.PolicyIndex(); i < len(r.policies) && r.policies[i].defined[pc] {
+			m.ids[m.n] = r.policies[i].ids[pc]
+			m.n++
+		}
 	}
 }
 
