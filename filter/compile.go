@@ -146,6 +146,7 @@ func compileMethods(p *policy, ps *PolicySpec) {
 		m = fetch.NormalizeMethod(m) // browsers send these in upper case whatever the page wrote
 		if !contains(p.methods, m) {
 			p.methods = append(p.methods, m)
+			p.methodBits |= methodBit(m)
 		}
 	}
 	if p.anyMethod {

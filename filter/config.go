@@ -100,6 +100,7 @@ type policy struct {
 
 	anyMethod      bool
 	methods        []string
+	methodBits     uint8 // methodBit of each of methods
 	anyHeader      bool
 	headers        []string   // lower case
 	headerNames    []foldName // headers, prepared for listsHeader
