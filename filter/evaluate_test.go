@@ -20,7 +20,7 @@ func checkMethodByList(p *policy, m string) Reason {
 
 func TestCheckMethodAgreesWithTheListOfMethods(t *testing.T) {
 	methods := []string{
-		"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+		"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OPTIONX", "XPTIONS", "OPTiONS",
 		"get", "Put", "patch", "PUTS", "PU", "GETT", "POSTS", "DELETED", "OPTION",
 		"PROPFIND", "CONNECT", "TRACE", "", "P T", "PUT\x00", "Ü",
 	}
@@ -39,6 +39,20 @@ func TestCheckMethodAgreesWithTheListOfMethods(t *testing.T) {
 			if wantDetail := m; got == ReasonAllowed && detail != "" || got != ReasonAllowed && detail != wantDetail {
 				t.Errorf("allowMethods %s, method %q: detail %q with %v", allow, m, detail, got)
 			}
+		}
+	}
+}
+
+func TestIsOptions(t *testing.T) {
+	for _, tc := range []struct {
+		m    string
+		want bool
+	}{
+		{"OPTIONS", true}, {"options", false}, {"OPTION", false}, {"OPTIONSS", false},
+		{"XPTIONS", false}, {"OPTIONX", false}, {"OPTXONS", false}, {"", false},
+	} {
+		if got := isOptions(tc.m); got != tc.want {
+			t.Errorf("isOptions(%q) = %v, want %v", tc.m, got, tc.want)
 		}
 	}
 }
