@@ -17,7 +17,7 @@ import "unsafe"
 // the arena's memory is then reused by a later stream: at steady state a
 // request allocates nothing, and the VM's linear memory stops growing once
 // the first requests have warmed the arenas. Root callbacks (configuration)
-// get fresh buffers (rootData holds the last one until it is claimed).
+// get fresh buffers (rootData holds the last one until the callback ends).
 //
 // In the built module most of a stream's allocations do not reach
 // allocate: the post-link step (internal/fastalloc) puts a
@@ -30,7 +30,7 @@ import "unsafe"
 // host-written number into a pointer, so a host that returns an address it
 // did not get from us yields an error, not a read of arbitrary memory.
 var (
-	rootData []byte // a root callback's last allocation, until claimed
+	rootData []byte // a root callback's last allocation, until the callback ends
 	depth    int    // nesting of exported callbacks being run
 )
 
