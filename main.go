@@ -126,8 +126,8 @@ type root struct {
 	// replies are the preflights' answers by Decision.LocalResponseKey,
 	// serialized on first use.
 	replies []preflightReply
-	// reports are the metrics a decision increments, by reportKey, found
-	// on first use.
+	// reports are the metrics a decision increments, by
+	// Decision.CountersKey, found on first use.
 	reports []reportMetrics
 	// compareLine is the report comparison's log line: a buffer of its own,
 	// as a host that keeps a view of a logged line (the SDK's emulator)
@@ -400,7 +400,7 @@ func (s *stream) report() {
 // sendReport is report's work, apart so that report's check inlines.
 func (s *stream) sendReport() {
 	s.reported = true
-	if k, ok := reportKey(s.d); ok {
+	if k, ok := s.d.CountersKey(); ok {
 		m := &s.root.reports[k]
 		if m.found != countersChanged {
 			s.root.findReport(m, s.d)
@@ -427,25 +427,6 @@ type reportMetrics struct {
 	ids   [4]uint32
 	n     uint8
 	found uint32
-}
-
-// reportKey indexes root.reports: the decision's policy, kind, whether it
-// allows and whether the origin is invalid decide its metrics (the mode is
-// the configuration's). Decisions without metrics (no Origin, no policy)
-// have no key.
-func reportKey(d *filter.Decision) (int, bool) {
-	i := d.PolicyIndex()
-	if i < 0 || d.Kind != filter.KindPreflight && d.Kind != filter.KindActual {
-		return 0, false
-	}
-	k := 8*i + 4*int(d.Kind-filter.KindPreflight)
-	if d.Allowed {
-		k += 2
-	}
-	if d.Reason == filter.ReasonOriginInvalid {
-		k++
-	}
-	return k, true
 }
 
 // findReport fills m with the metrics of d and every decision of its key.

@@ -121,6 +121,27 @@ var counterNames = [NumCounters]string{
 // Name is the metric name the plugin defines for c.
 func (c Counter) Name() string { return counterNames[c] }
 
+// CountersKey groups decisions by the counters they increment: two
+// decisions of one configuration with the same key have the same Counters
+// and the same PolicyCounter, so that the plugin can find a key's metrics
+// once. ok is false for a decision that increments nothing (no Origin, no
+// policy). Keys are below 8 * Config.NumPolicies(). It is kept beside
+// Counters and PolicyCounter: what they read, it reads (the mode is the
+// configuration's).
+func (d *Decision) CountersKey() (key int, ok bool) {
+	if d.policy == nil || d.Kind != KindPreflight && d.Kind != KindActual {
+		return 0, false
+	}
+	key = 8*d.policy.index + 4*int(d.Kind-KindPreflight)
+	if d.Allowed {
+		key += 2
+	}
+	if d.Reason == ReasonOriginInvalid {
+		key++
+	}
+	return key, true
+}
+
 // Counters appends the counters the decision increments.
 func (d *Decision) Counters(dst []Counter) []Counter {
 	switch {

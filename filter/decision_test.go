@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -87,6 +88,70 @@ func TestPlainASCIIAgreesWithStrconv(t *testing.T) {
 		}
 		if got := plainASCII(string(v)); got != want(string(v)) {
 			t.Fatalf("plainASCII(%q) = %v, want %v", v, got, !got)
+		}
+	}
+}
+
+// TestCountersKeyGroupsDecisionsThatCountAlike evaluates requests of every
+// kind and outcome under configurations of one and two policies, in both
+// modes, and checks that decisions with the same CountersKey count the
+// same, that keys stay below 8 per policy, and that a decision without a
+// key counts nothing.
+func TestCountersKeyGroupsDecisionsThatCountAlike(t *testing.T) {
+	configs := []string{
+		`{"allowOrigins": ["https://app.example.com", "https://*.example.com"], "allowMethods": ["PUT"], "allowHeaders": ["x-a"]}`,
+		`{"mode": "report", "allowOrigins": ["https://app.example.com"], "allowMethods": ["PUT"]}`,
+		`{"allowOrigins": ["https://app.example.com"], "allowMethods": ["PUT"],
+			"policies": [{"match": {"hosts": ["admin.example.com"]}, "allowOrigins": ["https://admin.example.com"]}]}`,
+	}
+	type counted struct {
+		counters string
+		policy   PolicyCounter
+		hasPC    bool
+	}
+	for _, config := range configs {
+		cfg := mustParse(t, config)
+		seen := map[int]counted{}
+		for _, host := range []string{"api.example.com", "admin.example.com"} {
+			for _, origin := range []string{"", "https://app.example.com", "https://admin.example.com", "https://x.example.com", "https://evil.net", "https://EVIL.net", "null"} {
+				for _, method := range []string{"GET", "OPTIONS"} {
+					for _, acrm := range []string{"", "PUT", "DELETE"} {
+						for _, acrh := range []string{"", "x-a", "x-b"} {
+							var r Request
+							r.AddHeaders([][2]string{{":method", method}, {":authority", host}, {":path", "/"}})
+							if origin != "" {
+								r.AddHeader("origin", origin)
+							}
+							if acrm != "" {
+								r.AddHeader("access-control-request-method", acrm)
+							}
+							if acrh != "" {
+								r.AddHeader("access-control-request-headers", acrh)
+							}
+							d := cfg.Evaluate(&r)
+							pc, hasPC := d.PolicyCounter()
+							got := counted{fmt.Sprint(d.Counters(nil)), pc, hasPC}
+							key, ok := d.CountersKey()
+							if !ok {
+								if len(d.Counters(nil)) != 0 || hasPC {
+									t.Errorf("%s: %+v has no key but counts %+v", config, d, got)
+								}
+								continue
+							}
+							if key < 0 || key >= 8*cfg.NumPolicies() {
+								t.Errorf("%s: key %d outside [0, %d)", config, key, 8*cfg.NumPolicies())
+							}
+							if want, ok := seen[key]; ok && want != got {
+								t.Errorf("%s: key %d counts %+v for %+v, %+v for an earlier decision", config, key, got, d, want)
+							}
+							seen[key] = got
+						}
+					}
+				}
+			}
+		}
+		if len(seen) < 4 {
+			t.Errorf("%s: only %d keys seen: the requests do not cover the outcomes", config, len(seen))
 		}
 	}
 }
