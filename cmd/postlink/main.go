@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/corswasm/corswasm/internal/gomoves"
 	"github.com/corswasm/corswasm/internal/wasishim"
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 )
@@ -76,6 +77,8 @@ func run(in, out string, w io.Writer) error {
 	fmt.Fprintf(w, "postlink: %s: %d jumps of %d Go functions made direct, %d backward left to the dispatch, %d entries\n",
 		out, j.Direct, j.Functions, j.Backward, j.Entries)
 	fmt.Fprintf(w, "postlink: %s: %d stack addresses folded into their loads and stores\n", out, r.Addresses.Folded)
+	fmt.Fprintf(w, "postlink: %s: %d copies and %d clears of at most %d and %d bytes written as word loads and stores\n",
+		out, r.Moves.Copies, r.Moves.Fills, gomoves.MaxCopy, gomoves.MaxFill)
 	if r.Alloc.Done {
 		fmt.Fprintf(w, "postlink: %s: proxy_on_memory_allocate already served by the fast allocator\n", out)
 	} else if r.Alloc.State == 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/corswasm/corswasm/internal/fastalloc"
 	"github.com/corswasm/corswasm/internal/goaddr"
 	"github.com/corswasm/corswasm/internal/gojumps"
+	"github.com/corswasm/corswasm/internal/gomoves"
 	"github.com/corswasm/corswasm/internal/wasishim"
 )
 
@@ -47,6 +48,7 @@ type PostLinkReport struct {
 	WASI      *wasishim.Report
 	Jumps     gojumps.Report
 	Addresses goaddr.Report
+	Moves     gomoves.Report
 	Alloc     fastalloc.Report
 }
 
@@ -69,6 +71,9 @@ func PostLink(module []byte) ([]byte, PostLinkReport, error) {
 	}
 	if module, r.Addresses, err = goaddr.Rewrite(module); err != nil {
 		return nil, PostLinkReport{}, fmt.Errorf("folding stack addresses: %w", err)
+	}
+	if module, r.Moves, err = gomoves.Rewrite(module); err != nil {
+		return nil, PostLinkReport{}, fmt.Errorf("unrolling small copies and clears: %w", err)
 	}
 	if module, r.Alloc, err = fastalloc.Rewrite(module); err != nil {
 		return nil, PostLinkReport{}, fmt.Errorf("adding the fast allocator: %w", err)

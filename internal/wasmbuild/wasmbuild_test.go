@@ -9,13 +9,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/corswasm/corswasm/internal/gomoves"
 	"github.com/corswasm/corswasm/internal/wasmbuild"
 )
 
 // TestThePluginIsBuiltPostLinked checks that the build every test and tool
 // uses (Build, as `make build`) runs the whole post-link step: the go build
-// alone has WASI functions to define, jumps to make direct and stack
-// addresses to fold, the post-linked go build is the built plugin byte for
+// alone has WASI functions to define, jumps to make direct, stack
+// addresses to fold and small copies and clears to unroll, the post-linked go build is the built plugin byte for
 // byte, and post-linking the plugin again finds nothing left to do. (The
 // engine's and the ABI layer's own tests run post-linked in package
 // gojumps's TestPackageTestsPassRewritten.)
@@ -44,9 +45,10 @@ func TestThePluginIsBuiltPostLinked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first.WASI.Embedded) == 0 || first.Jumps.Functions < 1000 || first.Jumps.Direct < 10000 || first.Addresses.Folded < 10000 || first.Alloc.State == 0 {
-		t.Errorf("post-linking the go build: WASI %v, jumps %+v, addresses %+v, allocator %+v; want WASI functions defined, over 1,000 Go functions, over 10,000 jumps and addresses, the fast allocator added",
-			first.WASI.Embedded, first.Jumps, first.Addresses, first.Alloc)
+	if len(first.WASI.Embedded) == 0 || first.Jumps.Functions < 1000 || first.Jumps.Direct < 10000 || first.Addresses.Folded < 10000 ||
+		first.Moves.Copies < 50 || first.Moves.Fills < 50 || first.Alloc.State == 0 {
+		t.Errorf("post-linking the go build: WASI %v, jumps %+v, addresses %+v, moves %+v, allocator %+v; want WASI functions defined, over 1,000 Go functions, over 10,000 jumps and addresses, over 50 copies and clears, the fast allocator added",
+			first.WASI.Embedded, first.Jumps, first.Addresses, first.Moves, first.Alloc)
 	}
 	if !bytes.Equal(linked, plugin) {
 		t.Error("the post-linked go build differs from the built plugin")
@@ -55,7 +57,9 @@ func TestThePluginIsBuiltPostLinked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.WASI.Embedded) != 0 || r.Jumps.Direct != 0 || r.Jumps.Entries != 0 || r.Addresses.Folded != 0 || !r.Alloc.Done || !bytes.Equal(again, plugin) {
-		t.Errorf("post-linking the built plugin again: WASI %v, jumps %+v, addresses %+v, allocator %+v; want nothing left to do", r.WASI.Embedded, r.Jumps, r.Addresses, r.Alloc)
+	if len(r.WASI.Embedded) != 0 || r.Jumps.Direct != 0 || r.Jumps.Entries != 0 || r.Addresses.Folded != 0 ||
+		r.Moves != (gomoves.Report{}) || !r.Alloc.Done || !bytes.Equal(again, plugin) {
+		t.Errorf("post-linking the built plugin again: WASI %v, jumps %+v, addresses %+v, moves %+v, allocator %+v; want nothing left to do",
+			r.WASI.Embedded, r.Jumps, r.Addresses, r.Moves, r.Alloc)
 	}
 }
