@@ -457,6 +457,12 @@ func (s *stream) answerPreflight() (answered bool, err error) {
 		if !a.built {
 			status, headers, _ := d.LocalResponse(nil)
 			*a = preflightReply{status: status, headers: abi.NewHeaderTemplate(headers), built: true}
+			if d.KeyedValueFixed() {
+				a.whole = a.headers.Append(nil, d.KeyedValue())
+			}
+		}
+		if a.whole != nil {
+			return true, abi.SendLocalResponseSerialized(a.status, a.whole, "cors_preflight")
 		}
 		return true, abi.SendLocalResponseTemplate(a.status, &a.headers, d.KeyedValue(), "cors_preflight")
 	}
@@ -469,10 +475,12 @@ func (s *stream) answerPreflight() (answered bool, err error) {
 }
 
 // preflightReply is a preflight's answer, serialized but for the value of
-// its first header (filter.Decision.KeyedValue).
+// its first header (filter.Decision.KeyedValue), and whole when that value
+// is fixed (a denial's, a "*" policy's): sent as it is, with no copy.
 type preflightReply struct {
 	status  int
 	headers abi.HeaderTemplate
+	whole   []byte
 	built   bool
 }
 

@@ -464,6 +464,15 @@ func TestHostCalls(t *testing.T) {
 		if err := SendLocalResponse(42, nil, nil, ""); err == nil {
 			t.Error("SendLocalResponse(42) succeeded")
 		}
+		denial := [][2]string{{"vary", "origin, access-control-request-method"}, {"content-length", "0"}}
+		err = SendLocalResponseSerialized(403, AppendPairs(nil, denial), "cors_preflight_denied")
+		if err != nil || h.local == nil || h.local.code != 403 || h.local.details != "cors_preflight_denied" || h.local.body != "" ||
+			!slices.Equal(h.local.headers, denial) {
+			t.Errorf("SendLocalResponseSerialized: %v, host got %+v", err, h.local)
+		}
+		if err := SendLocalResponseSerialized(1000, nil, ""); err == nil {
+			t.Error("SendLocalResponseSerialized(1000) succeeded")
+		}
 		id, err := DefineCounter("cors.x")
 		if err != nil || id != 0 || !slices.Equal(h.metrics, []string{"cors.x"}) {
 			t.Errorf("DefineCounter = %d, %v", id, err)

@@ -118,6 +118,17 @@ func SendLocalResponseTemplate(status int, t *HeaderTemplate, value, details str
 	return statusError(callSendLocalResponse(uint32(status), details, nil, outbound))
 }
 
+// SendLocalResponseSerialized is SendLocalResponse with headers already
+// serialized (AppendPairs, HeaderTemplate.Append) and no body: an answer
+// that is the same for many requests is serialized once and handed to
+// the host as it is.
+func SendLocalResponseSerialized(status int, headers []byte, details string) error {
+	if status < 100 || status > 999 {
+		return errBadStatus
+	}
+	return statusError(callSendLocalResponse(uint32(status), details, nil, headers))
+}
+
 // GetProperty returns the value of the host property at path, e.g.
 // GetProperty("xds", "route_name"). ok is false when the property is absent;
 // err reports a failed host call, which the caller must not mistake for an

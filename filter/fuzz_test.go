@@ -84,12 +84,15 @@ type fuzzPolicy struct {
 	// replies are the preflight answers seen by LocalResponseKey, with the
 	// value of their first header blanked (see checkFastPaths).
 	replies sync.Map // int -> string
+	// fixed are the whole answers of the keys whose KeyedValue is fixed.
+	fixed sync.Map // int -> string
 }
 
 // checkFastPaths checks that the plugin's shortcuts give what the general
 // paths give: the additions of AppendResponseAdditions are what
 // RewriteResponse appends, and decisions with the same LocalResponseKey get
-// the same answer but for its first value, KeyedValue.
+// the same answer but for its first value, KeyedValue, and the same whole
+// answer when KeyedValueFixed.
 func checkFastPaths(t *testing.T, fp *fuzzPolicy, d *Decision, upstream [][2]string) {
 	t.Helper()
 	rewritten, changed := d.RewriteResponse(upstream, nil)
@@ -120,6 +123,12 @@ func checkFastPaths(t *testing.T, fp *fuzzPolicy, d *Decision, upstream [][2]str
 	}
 	if key < 0 || key >= 5*fp.cfg.NumPolicies() {
 		t.Errorf("LocalResponseKey %d out of range for %d policies", key, fp.cfg.NumPolicies())
+	}
+	if d.KeyedValueFixed() {
+		whole := strconv.Itoa(status) + fmt.Sprint(hdrs)
+		if prev, loaded := fp.fixed.LoadOrStore(key, whole); loaded && prev != whole {
+			t.Errorf("LocalResponseKey %d, whose KeyedValue is fixed, for two answers:\n  %s\n  %s", key, prev, whole)
+		}
 	}
 	hdrs[0][1] = ""
 	answer := strconv.Itoa(status) + fmt.Sprint(hdrs)

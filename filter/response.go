@@ -64,6 +64,12 @@ func (d *Decision) KeyedValue() string {
 	return d.allowOrigin()
 }
 
+// KeyedValueFixed says whether KeyedValue is the same for every decision
+// with this decision's LocalResponseKey: a denial's vary and a "*"
+// policy's access-control-allow-origin come from the policy; only an
+// echoed origin varies. The plugin then serializes the whole answer once.
+func (d *Decision) KeyedValueFixed() bool { return !d.Allowed || d.policy.anyOrigin }
+
 // appendPreflightCORS appends the CORS headers of an allowed preflight's
 // answer.
 func (d *Decision) appendPreflightCORS(dst [][2]string) [][2]string {

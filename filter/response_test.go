@@ -92,3 +92,51 @@ func TestNoLocalResponseKeyWithoutASharedAnswer(t *testing.T) {
 		t.Errorf("a denied preflight: key %d %v, answer %d %q, KeyedValue %q", key, ok, status, hdrs, d.KeyedValue())
 	}
 }
+
+// TestKeyedValueFixedWhenEveryAnswerOfTheKeyIsTheSame runs preflights from
+// three origins under a policy that lists two and one that allows any, and
+// checks that KeyedValueFixed holds exactly for the keys whose whole
+// answer is the same for every origin: a denial's, and a "*" policy's.
+func TestKeyedValueFixedWhenEveryAnswerOfTheKeyIsTheSame(t *testing.T) {
+	cfg := mustParse(t, `{"policies": [
+		{"name": "listed", "match": {"pathPrefixes": ["/l"]}, "allowOrigins": ["https://x.test", "https://y.test"], "allowMethods": ["PUT"]},
+		{"name": "any", "match": {"pathPrefixes": ["/a"]}, "allowOrigins": ["*"], "allowMethods": ["PUT"]}]}`)
+	for _, tc := range []struct {
+		path, method string
+		wantFixed    bool
+	}{
+		{"/l", "PUT", false}, // two allowed origins, each echoed; the third denied
+		{"/l", "PATCH", true},
+		{"/a", "PUT", true},
+		{"/a", "PATCH", true},
+	} {
+		answers := map[int]map[string]bool{}
+		for _, origin := range []string{"https://x.test", "https://y.test", "https://z.test"} {
+			var r Request
+			r.AddHeaders([][2]string{{":method", "OPTIONS"}, {":path", tc.path}, {"origin", origin}, {"access-control-request-method", tc.method}})
+			d := cfg.Evaluate(&r)
+			key, ok := d.LocalResponseKey()
+			status, hdrs, answered := d.LocalResponse(nil)
+			if !ok || !answered {
+				t.Fatalf("%s %s from %s: key %v, answered %v", tc.method, tc.path, origin, ok, answered)
+			}
+			if d.KeyedValueFixed() != (tc.wantFixed || !d.Allowed) {
+				t.Errorf("%s %s from %s (allowed %v): KeyedValueFixed %v", tc.method, tc.path, origin, d.Allowed, d.KeyedValueFixed())
+			}
+			if answers[key] == nil {
+				answers[key] = map[string]bool{}
+			}
+			answers[key][fmt.Sprint(status, hdrs)] = d.KeyedValueFixed()
+		}
+		for key, seen := range answers {
+			for answer, fixed := range seen {
+				if fixed && len(seen) > 1 {
+					t.Errorf("%s %s: key %d has KeyedValueFixed but %d answers, %s among them", tc.method, tc.path, key, len(seen), answer)
+				}
+			}
+			if !tc.wantFixed && key%5 != 4 && len(seen) != 2 {
+				t.Errorf("%s %s: key %d has %d answers; want one per allowed origin", tc.method, tc.path, key, len(seen))
+			}
+		}
+	}
+}
