@@ -162,15 +162,15 @@ func install(t *testing.T, h *testHost, newRootContext func(uint32) Root) *int {
 	fakeHost = h
 	SetPlugin(newRootContext)
 	SetInternalErrorHook(func() { *errs++ })
-	roots, streams = nil, contexts{}
-	spare, spareBytes = nil, 0
-	reuse = false
+	roots, cb.streams = nil, contexts{}
+	spare, cb.spareBytes, cb.parked = nil, 0, 0
+	cb.reuse = false
 	t.Cleanup(func() {
-		reuse = false
+		cb.reuse = false
 		fakeHost = nil
 		SetPlugin(nil)
 		SetInternalErrorHook(nil)
-		roots, streams = nil, contexts{}
+		roots, cb.streams = nil, contexts{}
 		if depth != 0 || rootData != nil || cb.last != 0 || cb.stream != nil {
 			t.Errorf("after the test: depth %d, an unclaimed allocation %v, a current arena %v", depth, rootData != nil || cb.last != 0, cb.stream != nil)
 		}
@@ -277,7 +277,7 @@ func TestLifecycle(t *testing.T) {
 	if got := r.streams[2].calls; !slices.Equal(got, []string{"request", "response", "delete"}) {
 		t.Fatalf("stream calls = %q", got)
 	}
-	if streams.get(2) != nil {
+	if cb.streams.get(2) != nil {
 		t.Fatal("stream not deleted")
 	}
 	// Callbacks for a deleted or unknown stream are no-ops.
@@ -592,8 +592,8 @@ func TestStreamDoneEndsTheStreamsCallbacks(t *testing.T) {
 			if got := r.streams[2].calls; !slices.Equal(got, tc.want) {
 				t.Errorf("stream calls = %q, want %q", got, tc.want)
 			}
-			if streams.get(2) != nil || len(spare) != 1 || spare[0].done {
-				t.Errorf("the stream's context is not released afresh: live %v, %d spare", streams.get(2) != nil, len(spare))
+			if cb.streams.get(2) != nil || len(spare) != 1 || spare[0].done {
+				t.Errorf("the stream's context is not released afresh: live %v, %d spare", cb.streams.get(2) != nil, len(spare))
 			}
 			// The next stream in the released context gets every callback.
 			r.doneAfter = ""
@@ -622,7 +622,7 @@ func testStreamDoneAdding(t *testing.T, reused bool) {
 	h := &testHost{request: [][2]string{{"origin", "https://a.test"}}}
 	r := &testRoot{doneAfter: "request, adding vary"}
 	errs := install(t, h, func(id uint32) Root { r.id = id; return r })
-	reuse = reused
+	cb.reuse = reused
 	onContextCreate(1, 0)
 	exchange := func(id uint32, response bool) {
 		onContextCreate(id, 1)
@@ -666,6 +666,9 @@ func testStreamDoneAdding(t *testing.T, reused bool) {
 	onDelete(5)
 }
 
+// TestReuseStreamsHandsAStreamToTheNextStreamOfItsRoot runs streams whose
+// IDs land in the same slot of the table (16 slots at first), where a
+// finished stream's context stays parked for the next one of its root.
 func TestReuseStreamsHandsAStreamToTheNextStreamOfItsRoot(t *testing.T) {
 	h := &testHost{request: [][2]string{{"origin", "https://a.test"}}}
 	rs := map[uint32]*testRoot{}
@@ -677,17 +680,23 @@ func TestReuseStreamsHandsAStreamToTheNextStreamOfItsRoot(t *testing.T) {
 	exchange := func(id, root uint32) *testStream {
 		onContextCreate(id, root)
 		onRequestHeaders(id, 1, 0)
-		s := streams.get(id).Stream.(*testStream)
+		s := cb.streams.get(id).Stream.(*testStream)
 		onResponseHeaders(id, 0, 1)
 		onDelete(id)
 		return s
 	}
+	const slots = 16
 	first := exchange(2, 1)
-	if second := exchange(3, 1); second != first || r.created != 1 {
-		t.Fatalf("the second stream of the root got a new Stream (NewStream calls: %d)", r.created)
+	if second := exchange(2+slots, 1); second != first || r.created != 1 {
+		t.Fatalf("the next stream of the root in the slot got a new Stream (NewStream calls: %d)", r.created)
 	}
-	if other := exchange(11, 10); other == first || rs[10].created != 1 {
+	if other := exchange(2+2*slots, 10); other == first || rs[10].created != 1 {
 		t.Fatal("a stream of another root got the first root's Stream")
+	}
+	// The other root's stream took the slot: the first root's context went
+	// to the spare ones, and its next stream, in another slot, gets it.
+	if again := exchange(3, 1); again != first || r.created != 1 {
+		t.Fatalf("a stream of the root did not get the context the other root's stream put aside (NewStream calls: %d)", r.created)
 	}
 	// A stream whose reads outgrew its arena's chunk may view memory the
 	// arena dropped: its Stream is not kept.
@@ -696,53 +705,73 @@ func TestReuseStreamsHandsAStreamToTheNextStreamOfItsRoot(t *testing.T) {
 	grew := exchange(4, 1)
 	r.readAgain = false
 	h.request[0][1] = "https://a.test"
-	if after := exchange(5, 1); after == grew {
+	if after := exchange(4+slots, 1); after == grew {
 		t.Fatal("a Stream that viewed a replaced chunk was kept")
 	}
 	// Nor one whose arena's chunk is not kept.
 	h.request[0][1] = strings.Repeat("x", arenaKeep+1)
 	big := exchange(8, 1)
 	h.request[0][1] = "https://a.test"
-	if after := exchange(9, 1); after == big {
+	if after := exchange(8+slots, 1); after == big {
 		t.Fatal("a Stream that viewed a dropped chunk was kept")
 	}
 	// A stream whose OnDelete panicked is not reused.
 	r.panicOn = "delete"
 	panicked := exchange(6, 1)
 	r.panicOn = ""
-	if after := exchange(7, 1); after == panicked {
+	if after := exchange(6+slots, 1); after == panicked {
 		t.Fatal("a Stream whose OnDelete panicked was reused")
 	}
 	// A stream that read nothing into its arena (the host returned no
 	// data) is kept too.
 	h.request = nil
 	nothing := exchange(12, 1)
-	if after := exchange(13, 1); after != nothing {
+	if after := exchange(12+slots, 1); after != nothing {
 		t.Fatal("a Stream that read nothing was not kept")
 	}
-	// A stream that ends itself (StreamDone) is kept the same way, with
-	// the spare arenas' bytes counted.
+	// A stream that ends itself (StreamDone) is parked the same way, with
+	// the arenas' bytes counted.
 	h.request = [][2]string{{"origin", "https://a.test"}}
 	r.doneAfter = "response"
 	ended := exchange(14, 1)
-	after := exchange(15, 1)
+	after := exchange(14+slots, 1)
 	if after != ended || !slices.Equal(after.calls[len(after.calls)-4:], []string{"request", "response", "request", "response"}) {
 		t.Fatalf("a stream that ended itself was not kept, or got OnDelete: %q", after.calls)
 	}
 	r.doneAfter = ""
-	kept := 0
-	for _, c := range spare {
-		kept += len(c.mem.chunk)
-	}
-	if kept != spareBytes {
-		t.Fatalf("spare arenas hold %d bytes, counted %d", kept, spareBytes)
-	}
-	// Deleting a root drops the Streams the released contexts keep of it.
+	checkSpareBytes(t)
+	// Deleting a root drops the Streams the released contexts keep of it,
+	// parked or spare.
 	onDelete(1)
 	for _, c := range spare {
 		if c.Stream != nil && c.rootID == 1 {
 			t.Fatal("a released context keeps a Stream of a deleted root")
 		}
+	}
+	for _, s := range cb.streams.direct {
+		if s.id == 0 && s.c != nil && s.c.rootID == 1 {
+			t.Fatal("a parked context keeps a Stream of a deleted root")
+		}
+	}
+	checkSpareBytes(t)
+}
+
+// checkSpareBytes checks that cb.spareBytes and cb.parked count what the
+// released contexts hold, spare and parked.
+func checkSpareBytes(t *testing.T) {
+	t.Helper()
+	kept, parked := 0, 0
+	for _, c := range spare {
+		kept += len(c.mem.chunk)
+	}
+	for _, s := range cb.streams.direct {
+		if s.id == 0 && s.c != nil {
+			kept += len(s.c.mem.chunk)
+			parked++
+		}
+	}
+	if kept != cb.spareBytes || parked != cb.parked {
+		t.Fatalf("released arenas hold %d bytes, counted %d; %d contexts parked, counted %d", kept, cb.spareBytes, parked, cb.parked)
 	}
 }
 
@@ -750,20 +779,133 @@ func TestReuseStreamsHandsAStreamToTheNextStreamOfItsRoot(t *testing.T) {
 // plugin configurations in one VM, one stream at a time) keep their
 // Streams: NewStream runs once per root, not once per turn.
 func TestReuseStreamsKeepsEachRootsStreams(t *testing.T) {
+	for _, ends := range []bool{false, true} {
+		t.Run("streams that end themselves "+strconv.FormatBool(ends), func(t *testing.T) {
+			h := &testHost{request: [][2]string{{"origin", "https://a.test"}}}
+			rs := map[uint32]*testRoot{}
+			install(t, h, func(id uint32) Root { rs[id] = &testRoot{id: id}; return rs[id] })
+			ReuseStreams()
+			onContextCreate(1, 0)
+			onContextCreate(2, 0)
+			if ends {
+				rs[1].doneAfter, rs[2].doneAfter = "response", "response"
+			}
+			exchange := func(id, root uint32) {
+				onContextCreate(id, root)
+				onRequestHeaders(id, 1, 0)
+				onResponseHeaders(id, 0, 1)
+				onDelete(id)
+			}
+			// Streams of IDs in sequence, one at a time. A stream that got
+			// OnDelete leaves its context in spare, for the next stream of
+			// its root; one that ended itself parks it in its slot of the
+			// table (16 slots), so the roots' streams get a Stream per slot
+			// at first (8 per root), and none after.
+			for id := uint32(10); id < 200; id++ {
+				exchange(id, 1+id%2)
+			}
+			want, wantParked, wantSpare := 1, 0, 2
+			if ends {
+				want, wantParked, wantSpare = 8, 16, 0
+			}
+			if rs[1].created != want || rs[2].created != want || cb.parked != wantParked || len(spare) != wantSpare {
+				t.Errorf("NewStream calls: %d and %d, want %d each; %d contexts parked, %d spare, want %d and %d",
+					rs[1].created, rs[2].created, want, cb.parked, len(spare), wantParked, wantSpare)
+			}
+			checkSpareBytes(t)
+			// Roots taking turns in one slot: the first turns may need one
+			// more Stream (the other root's contexts are parked elsewhere),
+			// then the two hand theirs over through spare.
+			turns := func(from uint32) {
+				for id := from; id < from+160; id += 16 {
+					exchange(id, 1+(id/16)%2)
+				}
+			}
+			turns(300)
+			one, two := rs[1].created, rs[2].created
+			if one > want+1 || two > want+1 {
+				t.Errorf("roots taking turns in a slot: NewStream calls %d and %d, want at most %d each", one, two, want+1)
+			}
+			turns(460) // the same slot
+			if rs[1].created != one || rs[2].created != two {
+				t.Errorf("roots taking turns in a slot again: NewStream calls %d and %d, want still %d and %d", rs[1].created, rs[2].created, one, two)
+			}
+			checkSpareBytes(t)
+		})
+	}
+}
+
+// TestParkedContextsAreBoundedAndCounted runs bursts of streams that end
+// themselves: the table grows under parked contexts, which go to spare
+// then, and no more than maxParked stay parked, the arenas' bytes counted
+// throughout.
+func TestParkedContextsAreBoundedAndCounted(t *testing.T) {
 	h := &testHost{request: [][2]string{{"origin", "https://a.test"}}}
-	rs := map[uint32]*testRoot{}
-	install(t, h, func(id uint32) Root { rs[id] = &testRoot{id: id}; return rs[id] })
+	var r *testRoot
+	install(t, h, func(id uint32) Root { r = &testRoot{id: id, doneAfter: "response"}; return r })
 	ReuseStreams()
 	onContextCreate(1, 0)
-	onContextCreate(2, 0)
-	for id := uint32(10); id < 40; id++ {
-		root := 1 + id%2
-		onContextCreate(id, root)
-		onRequestHeaders(id, 1, 0)
-		onResponseHeaders(id, 0, 1)
-		onDelete(id)
+	burst := func(from, n uint32) {
+		for id := from; id < from+n; id++ {
+			onContextCreate(id, 1)
+			onRequestHeaders(id, 1, 0)
+			onResponseHeaders(id, 0, 1)
+		}
+		for id := from; id < from+n; id++ {
+			onDelete(id)
+		}
 	}
-	if rs[1].created != 1 || rs[2].created != 1 || len(spare) != 2 {
-		t.Errorf("NewStream calls: %d and %d, want 1 each; %d spare contexts, want 2", rs[1].created, rs[2].created, len(spare))
+	burst(10, 40)
+	if cb.parked != 40 || cb.streams.n != 0 {
+		t.Fatalf("after 40 streams: %d parked, %d live; want 40 and 0", cb.parked, cb.streams.n)
 	}
+	checkSpareBytes(t)
+	before := len(cb.streams.direct)
+	burst(1000, 100) // grows the table, which puts the parked contexts in spare
+	if len(cb.streams.direct) <= before {
+		t.Fatalf("100 streams at once did not grow the table of %d slots", before)
+	}
+	checkSpareBytes(t)
+	burst(5000, 600)
+	if cb.parked != maxParked || len(spare) > maxSpare || cb.spareBytes > maxSpareBytes {
+		t.Errorf("after 600 streams at once: %d parked (want %d), %d spare (at most %d), %d bytes (at most %d)",
+			cb.parked, maxParked, len(spare), maxSpare, cb.spareBytes, maxSpareBytes)
+	}
+	checkSpareBytes(t)
+	// Streams in sequence reuse what is kept: no Stream made.
+	made := r.created
+	burst(9000, 1)
+	burst(9001, 1)
+	if r.created != made {
+		t.Errorf("streams after the bursts made %d new Streams, want none", r.created-made)
+	}
+}
+
+// TestADeletedRootsLiveStreamsAreNotKept deletes a root while one of its
+// streams runs: the stream ends normally, and its context is neither
+// parked nor kept with its Stream for the root's ID.
+func TestADeletedRootsLiveStreamsAreNotKept(t *testing.T) {
+	h := &testHost{request: [][2]string{{"origin", "https://a.test"}}}
+	rs := map[uint32]*testRoot{}
+	install(t, h, func(id uint32) Root { rs[id] = &testRoot{id: id, doneAfter: "response"}; return rs[id] })
+	ReuseStreams()
+	onContextCreate(1, 0)
+	onContextCreate(5, 1)
+	onRequestHeaders(5, 1, 0)
+	old := cb.streams.get(5).Stream
+	onDelete(1) // the root
+	onResponseHeaders(5, 0, 1)
+	onDelete(5)
+	if cb.parked != 0 {
+		t.Fatalf("a deleted root's stream was parked")
+	}
+	checkSpareBytes(t)
+	onContextCreate(1, 0) // a new root of the same ID
+	onContextCreate(5+16, 1)
+	onRequestHeaders(5+16, 1, 0)
+	if s := cb.streams.get(5 + 16).Stream; s == old || rs[1].created != 1 {
+		t.Errorf("the new root's stream got the deleted root's Stream (NewStream calls %d)", rs[1].created)
+	}
+	onResponseHeaders(5+16, 0, 1)
+	onDelete(5 + 16)
 }

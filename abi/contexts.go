@@ -19,6 +19,9 @@ type contexts struct {
 	n      int // live entries, in direct and over
 }
 
+// contextSlot is a slot of the direct table: a live context (id not 0),
+// a context parked for the next stream of its root that lands here (id
+// 0, c not nil: park, unpark), or nothing.
 type contextSlot struct {
 	id uint32
 	c  *streamContext
@@ -55,7 +58,7 @@ func (t *contexts) tryPut(id uint32, c *streamContext) bool {
 		return false
 	}
 	s := &t.direct[id&uint32(len(t.direct)-1)]
-	if s.id != 0 {
+	if s.id != 0 || s.c != nil {
 		return false
 	}
 	s.id, s.c = id, c
@@ -82,6 +85,9 @@ func (t *contexts) insert(id uint32, c *streamContext) (old *streamContext) {
 		old, s.c = s.c, c
 		return old
 	case s.id == 0 && (len(t.over) == 0 || t.over[id] == nil):
+		if s.c != nil {
+			evict(s)
+		}
 		*s = contextSlot{id, c}
 		t.n++
 		return nil
@@ -124,9 +130,11 @@ func (t *contexts) remove(id uint32) *streamContext {
 func (t *contexts) grow() {
 	oldDirect, oldOver := t.direct, t.over
 	t.direct, t.over, t.n = make([]contextSlot, max(16, 2*len(oldDirect))), nil, 0
-	for _, s := range oldDirect {
+	for i, s := range oldDirect {
 		if s.id != 0 {
 			t.insert(s.id, s.c)
+		} else if s.c != nil {
+			evict(&oldDirect[i])
 		}
 	}
 	for id, c := range oldOver {

@@ -44,9 +44,8 @@ type Stream interface {
 var (
 	newRoot       func(rootID uint32) Root
 	internalError func()
-	roots         []rootEntry // few: one per plugin configuration in the VM
-	streams       contexts
-	spare         []*streamContext // deleted stream contexts, for reuse
+	roots         []rootEntry      // few: one per plugin configuration in the VM
+	spare         []*streamContext // released stream contexts, for reuse (besides the parked ones)
 )
 
 // rootEntry is a root context and its ID.
@@ -75,19 +74,15 @@ type streamContext struct {
 	addName, addValue string
 }
 
-// maxSpare bounds the deleted stream contexts kept for reuse, and
-// maxSpareBytes the memory their arenas keep in all: a burst of streams
-// with large headers does not stay pinned in the VM.
+// maxSpare bounds the released stream contexts kept in spare, maxParked
+// those parked in the table (contexts), and maxSpareBytes the memory the
+// arenas of both keep in all (cb.spareBytes): a burst of streams with
+// large headers does not stay pinned in the VM.
 const (
 	maxSpare      = 256
+	maxParked     = 256
 	maxSpareBytes = 4 << 20
 )
-
-// spareBytes is the memory the arenas of spare hold.
-var spareBytes int
-
-// reuse says a released context keeps its Stream (ReuseStreams).
-var reuse bool
 
 // ReuseStreams lets the ABI layer keep a Stream after its stream ends and
 // hand it to a later stream of the same root instead of calling
@@ -95,9 +90,13 @@ var reuse bool
 // fresh. A Stream is kept only with the arena its stream read into, and
 // only when everything the stream read lies in the memory the arena keeps
 // (the stream's data fit in the arena's chunk, and the chunk is kept), so
-// that a kept Stream's views of host data pin nothing more. Call it from
-// init.
-func ReuseStreams() { reuse = true }
+// that a kept Stream's views of host data pin nothing more. The context of
+// a stream that ended itself (StreamDone) stays parked in its slot of the
+// layer's context table, for the next stream of the same root that lands
+// there (the built module does that in plain WebAssembly, without
+// entering Go); others go to a list of released contexts. Each holds up
+// to 256 contexts, and their arenas 4 MiB in all. Call it from init.
+func ReuseStreams() { cb.reuse = true }
 
 // StreamDone tells the ABI layer that the stream whose callback is
 // running needs no more callbacks: its OnResponseHeaders (if still to
@@ -139,7 +138,7 @@ func takeSpare(rootID uint32) *streamContext {
 	}
 	c := spare[n-1]
 	spare = spare[:n-1]
-	spareBytes -= len(c.mem.chunk)
+	cb.spareBytes -= len(c.mem.chunk)
 	return c
 }
 
@@ -163,7 +162,7 @@ func newStreamContext(rootID uint32, r Root) *streamContext {
 	last := len(spare) - 1
 	spare[i] = spare[last]
 	spare = spare[:last]
-	spareBytes -= len(c.mem.chunk)
+	cb.spareBytes -= len(c.mem.chunk)
 	if c.rootID != rootID {
 		c.Stream, c.root, c.rootID, c.created = nil, r, rootID, false
 	}
@@ -175,12 +174,12 @@ func newStreamContext(rootID uint32, r Root) *streamContext {
 // room among the spare contexts. It reports whether it released c.
 func recycle(c *streamContext) bool {
 	n := len(spare)
-	if !reuse || c.Stream == nil || c.mem.grew || len(c.mem.chunk) > arenaKeep ||
-		n == cap(spare) || spareBytes+len(c.mem.chunk) > maxSpareBytes {
+	if !cb.reuse || c.Stream == nil || c.rootID == 0 || c.mem.grew || len(c.mem.chunk) > arenaKeep ||
+		n == cap(spare) || cb.spareBytes+len(c.mem.chunk) > maxSpareBytes {
 		return false
 	}
 	c.done, c.add, c.mem.used = false, false, 0
-	spareBytes += len(c.mem.chunk)
+	cb.spareBytes += len(c.mem.chunk)
 	spare = spare[:n+1]
 	spare[n] = c
 	return true
@@ -189,7 +188,7 @@ func recycle(c *streamContext) bool {
 // release ends c's stream and keeps c for a later stream, with its arena
 // and (ReuseStreams) its Stream, within maxSpare and maxSpareBytes.
 func release(c *streamContext) {
-	keep := reuse && c.Stream != nil && !c.mem.grew
+	keep := cb.reuse && c.Stream != nil && c.rootID != 0 && !c.mem.grew
 	had := c.mem.chunk != nil
 	c.done, c.add = false, false
 	c.addName, c.addValue = "", ""
@@ -197,18 +196,79 @@ func release(c *streamContext) {
 	if len(spare) >= maxSpare {
 		return
 	}
-	if spareBytes+len(c.mem.chunk) > maxSpareBytes {
+	if cb.spareBytes+len(c.mem.chunk) > maxSpareBytes {
 		c.mem.chunk = nil
 	}
 	if !keep || had && c.mem.chunk == nil {
 		// The Stream may view memory the context does not keep.
 		c.Stream, c.root, c.rootID, c.created = nil, nil, 0, false
 	}
-	spareBytes += len(c.mem.chunk)
+	cb.spareBytes += len(c.mem.chunk)
 	if spare == nil {
 		spare = make([]*streamContext, 0, maxSpare) // so that recycle has room
 	}
 	spare = append(spare, c)
+}
+
+// park is onDelete's usual case, which the built module's
+// proxy_on_delete of plain WebAssembly runs itself (internal/fastpath):
+// a stream that called StreamDone, whose Stream is kept for reuse and
+// whose reads lie in its arena's chunk, leaves its context, reset, in its
+// table slot, for the next stream of the same root that lands there. The
+// slot keeps its pointer, so parking writes integers only. It reports
+// whether it parked the context of id.
+func park(id uint32) bool {
+	t := &cb.streams
+	if len(t.direct) == 0 || id == 0 {
+		return false
+	}
+	s := &t.direct[id&uint32(len(t.direct)-1)]
+	if s.id != id {
+		return false
+	}
+	c := s.c
+	if !cb.reuse || c.Stream == nil || !c.done || c.rootID == 0 || c.mem.grew || len(c.mem.chunk) > arenaKeep ||
+		cb.parked >= maxParked || cb.spareBytes+len(c.mem.chunk) > maxSpareBytes {
+		return false
+	}
+	c.done, c.add, c.mem.used = false, false, 0
+	s.id = 0
+	t.n--
+	cb.parked++
+	cb.spareBytes += len(c.mem.chunk)
+	return true
+}
+
+// unpark is onContextCreate's usual case, which the built module's
+// proxy_on_context_create of plain WebAssembly runs itself: the slot of a
+// new stream of root rootID holds a context a stream of the same root
+// parked, which the new stream takes on, Stream and arena. The table must
+// have room and no overflow, as tryPut asks. It reports whether it did.
+func unpark(id, rootID uint32) bool {
+	t := &cb.streams
+	if id == 0 || rootID == 0 || 2*(t.n+1) > len(t.direct) || t.over != nil {
+		return false
+	}
+	s := &t.direct[id&uint32(len(t.direct)-1)]
+	if s.id != 0 || s.c == nil || s.c.rootID != rootID {
+		return false
+	}
+	s.id = id
+	t.n++
+	cb.parked--
+	cb.spareBytes -= len(s.c.mem.chunk)
+	return true
+}
+
+// evict takes the context parked in slot s out of the table, into spare
+// (release): a stream of another root needs the slot, or the table is
+// rebuilt.
+func evict(s *contextSlot) {
+	c := s.c
+	s.c = nil
+	cb.parked--
+	cb.spareBytes -= len(c.mem.chunk)
+	release(c)
 }
 
 // SetPlugin registers the function that creates the plugin's root contexts.
@@ -250,13 +310,30 @@ func root(rootID uint32) Root {
 }
 
 // deleteRoot forgets the root context rootID, and the Streams of it that
-// released contexts keep.
+// released contexts keep. Its live streams go on, but their contexts lose
+// the root's ID, so that none is parked or kept with its Stream.
 func deleteRoot(rootID uint32) {
 	for i, e := range roots {
 		if e.id == rootID {
 			for _, c := range spare {
 				if c.rootID == rootID {
 					c.Stream, c.root, c.rootID, c.created = nil, nil, 0, false
+				}
+			}
+			for i := range cb.streams.direct {
+				switch s := &cb.streams.direct[i]; {
+				case s.c == nil || s.c.rootID != rootID:
+				case s.id == 0: // parked: dropped
+					cb.parked--
+					cb.spareBytes -= len(s.c.mem.chunk)
+					s.c = nil
+				default:
+					s.c.rootID = 0
+				}
+			}
+			for _, c := range cb.streams.over {
+				if c.rootID == rootID {
+					c.rootID = 0
 				}
 			}
 			last := len(roots) - 1
@@ -295,14 +372,17 @@ func onContextCreate(contextID, parentID uint32) {
 	if r == nil {
 		return // a stream of an unknown root: its callbacks are no-ops
 	}
+	if unpark(contextID, parentID) {
+		return
+	}
 	c := takeSpare(parentID)
 	if c == nil {
 		c = newStreamContext(parentID, r)
 	}
-	if streams.tryPut(contextID, c) {
+	if cb.streams.tryPut(contextID, c) {
 		return
 	}
-	if old := streams.put(contextID, c); old != nil {
+	if old := cb.streams.put(contextID, c); old != nil {
 		release(old) // a host that reuses a live ID: the old stream is gone
 	}
 }
@@ -393,7 +473,7 @@ func (c *streamContext) stream(contextID uint32) Stream {
 //
 //go:wasmexport proxy_on_request_headers
 func onRequestHeaders(contextID, numHeaders, endOfStream uint32) (action types.Action) {
-	c := streams.get(contextID)
+	c := cb.streams.get(contextID)
 	if c == nil || c.done {
 		return types.ActionContinue
 	}
@@ -410,7 +490,7 @@ func onRequestHeaders(contextID, numHeaders, endOfStream uint32) (action types.A
 
 //go:wasmexport proxy_on_response_headers
 func onResponseHeaders(contextID, numHeaders, endOfStream uint32) (action types.Action) {
-	c := streams.get(contextID)
+	c := cb.streams.get(contextID)
 	if c == nil {
 		return types.ActionContinue
 	}
@@ -463,7 +543,10 @@ func leaveHeaders() {
 //
 //go:wasmexport proxy_on_delete
 func onDelete(contextID uint32) {
-	c := streams.remove(contextID)
+	if park(contextID) {
+		return
+	}
+	c := cb.streams.remove(contextID)
 	if c == nil {
 		deleteRoot(contextID)
 		return

@@ -20,7 +20,7 @@ import "unsafe"
 // get fresh buffers (rootData holds the last one until the callback ends).
 //
 // In the built module most of a stream's allocations do not reach
-// allocate: the post-link step (internal/fastalloc) puts a
+// allocate: the post-link step (internal/fastpath) puts a
 // proxy_on_memory_allocate of plain WebAssembly in front of it, which takes
 // the bytes from the free end of the running stream's arena chunk itself
 // (reading cb.stream and the arena's fields) and notes them as allocate
@@ -34,20 +34,32 @@ var (
 	depth    int    // nesting of exported callbacks being run
 )
 
-// callbackState is the state of the running callback that the fast
-// proxy_on_memory_allocate shares with Go. internal/fastalloc holds its
-// layout and the arena's, and TestAllocStateLayout holds these types to
-// them. The fast path writes integers only (the arena's used, last,
-// lastSize), so Go's write barriers are not missed.
+// callbackState is the state the plain-WebAssembly callbacks of the
+// built module (proxy_on_memory_allocate, and the usual cases of
+// proxy_on_context_create and proxy_on_delete) share with Go: the running
+// callback's, and the stream contexts'. internal/fastpath holds its
+// layout, a stream context's and the table's, and TestFastStateLayout
+// holds these types to them. The fast paths write integers only (the
+// arena's used, last, lastSize, a slot's ID, counts and flags), so Go's
+// write barriers are not missed.
 type callbackState struct {
 	marker [2]uint64      // how the post-link step finds cb in the module's data
 	stream *streamContext // the stream whose callback runs; nil otherwise
 	// last and lastSize note the last allocation (last 0: none, or
 	// claimed), whoever made it.
 	last, lastSize uint32
+	// The stream contexts, which the plain-WebAssembly context callbacks
+	// read and write too: the table of live and parked contexts
+	// (contexts), the bytes the arenas of released contexts keep (parked
+	// and spare), how many contexts are parked, and whether a released
+	// context keeps its Stream (ReuseStreams).
+	streams    contexts
+	spareBytes int
+	parked     int
+	reuse      bool
 }
 
-// cb is the running callback's state; its marker is fastalloc.Marker.
+// cb is the running callback's state; its marker is fastpath.Marker.
 var cb = callbackState{marker: [2]uint64{0x5f1c3a9be27d4086, 0xa4e9021d7c3b6f58}}
 
 // maxHostData bounds one allocation for the host: a larger request is

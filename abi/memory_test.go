@@ -9,10 +9,10 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/corswasm/corswasm/internal/fastalloc"
+	"github.com/corswasm/corswasm/internal/fastpath"
 )
 
-// fastAllocate is what the function internal/fastalloc adds to the built
+// fastAllocate is what the function internal/fastpath adds to the built
 // module does, for native tests: the post-link step's body, in Go.
 func fastAllocate(size uint32) uint32 {
 	if c := cb.stream; c != nil && size != 0 && size <= uint32(len(c.mem.chunk)-c.mem.used) {
@@ -24,25 +24,48 @@ func fastAllocate(size uint32) uint32 {
 	return allocate(size)
 }
 
-func TestAllocStateLayout(t *testing.T) {
+// TestFastStateLayout holds abi's types and limits to the offsets and
+// values the post-link step's functions of plain WebAssembly use
+// (internal/fastpath): a field moved, or a limit changed, fails it.
+func TestFastStateLayout(t *testing.T) {
 	var c streamContext
+	var s contextSlot
+	word := unsafe.Sizeof(uintptr(0))
 	for _, f := range []struct {
 		name      string
 		got, want uintptr
 	}{
-		{"callbackState.stream", unsafe.Offsetof(cb.stream), fastalloc.OffsetStream},
-		{"callbackState.last", unsafe.Offsetof(cb.last), fastalloc.OffsetLast},
-		{"callbackState.lastSize", unsafe.Offsetof(cb.lastSize), fastalloc.OffsetLastSize},
-		{"streamContext.mem.chunk's data", unsafe.Offsetof(c.mem) + unsafe.Offsetof(c.mem.chunk), fastalloc.OffsetChunk},
-		{"streamContext.mem.chunk's length", unsafe.Offsetof(c.mem) + unsafe.Offsetof(c.mem.chunk) + unsafe.Sizeof(uintptr(0)), fastalloc.OffsetChunkLen},
-		{"streamContext.mem.used", unsafe.Offsetof(c.mem) + unsafe.Offsetof(c.mem.used), fastalloc.OffsetUsed},
+		{"callbackState.stream", unsafe.Offsetof(cb.stream), fastpath.OffsetStream},
+		{"callbackState.last", unsafe.Offsetof(cb.last), fastpath.OffsetLast},
+		{"callbackState.lastSize", unsafe.Offsetof(cb.lastSize), fastpath.OffsetLastSize},
+		{"callbackState.streams.direct's data", unsafe.Offsetof(cb.streams) + unsafe.Offsetof(cb.streams.direct), fastpath.OffsetSlots},
+		{"callbackState.streams.direct's length", unsafe.Offsetof(cb.streams) + unsafe.Offsetof(cb.streams.direct) + word, fastpath.OffsetSlotsLen},
+		{"callbackState.streams.over", unsafe.Offsetof(cb.streams) + unsafe.Offsetof(cb.streams.over), fastpath.OffsetOverflow},
+		{"callbackState.streams.n", unsafe.Offsetof(cb.streams) + unsafe.Offsetof(cb.streams.n), fastpath.OffsetLive},
+		{"callbackState.spareBytes", unsafe.Offsetof(cb.spareBytes), fastpath.OffsetSpareBytes},
+		{"callbackState.parked", unsafe.Offsetof(cb.parked), fastpath.OffsetParked},
+		{"callbackState.reuse", unsafe.Offsetof(cb.reuse), fastpath.OffsetReuse},
+		{"streamContext.Stream", unsafe.Offsetof(c.Stream), fastpath.OffsetStreamType},
+		{"streamContext.rootID", unsafe.Offsetof(c.rootID), fastpath.OffsetRootID},
+		{"streamContext.done", unsafe.Offsetof(c.done), fastpath.OffsetDone},
+		{"streamContext.mem.chunk's data", unsafe.Offsetof(c.mem) + unsafe.Offsetof(c.mem.chunk), fastpath.OffsetChunk},
+		{"streamContext.mem.chunk's length", unsafe.Offsetof(c.mem) + unsafe.Offsetof(c.mem.chunk) + word, fastpath.OffsetChunkLen},
+		{"streamContext.mem.used", unsafe.Offsetof(c.mem) + unsafe.Offsetof(c.mem.used), fastpath.OffsetUsed},
+		{"streamContext.mem.grew", unsafe.Offsetof(c.mem) + unsafe.Offsetof(c.mem.grew), fastpath.OffsetGrew},
+		{"streamContext.add", unsafe.Offsetof(c.add), fastpath.OffsetAdd},
+		{"contextSlot.id", unsafe.Offsetof(s.id), fastpath.OffsetSlotID},
+		{"contextSlot.c", unsafe.Offsetof(s.c), fastpath.OffsetSlotC},
+		{"contextSlot's size", unsafe.Sizeof(s), fastpath.SlotSize},
+		{"arenaKeep", arenaKeep, fastpath.ArenaKeep},
+		{"maxParked", maxParked, fastpath.MaxParked},
+		{"maxSpareBytes", maxSpareBytes, fastpath.MaxSpareBytes},
 	} {
 		if f.got != f.want {
-			t.Errorf("%s at offset %d, fastalloc reads it at %d", f.name, f.got, f.want)
+			t.Errorf("%s is %d, fastpath uses %d", f.name, f.got, f.want)
 		}
 	}
-	if cb.marker != fastalloc.Marker {
-		t.Errorf("cb's marker %#x, fastalloc looks for %#x", cb.marker, fastalloc.Marker)
+	if cb.marker != fastpath.Marker {
+		t.Errorf("cb's marker %#x, fastpath looks for %#x", cb.marker, fastpath.Marker)
 	}
 }
 
@@ -227,15 +250,15 @@ func TestSpareArenasKeepAtMostMaxSpareBytes(t *testing.T) {
 	for _, c := range spare {
 		kept += len(c.mem.chunk)
 	}
-	if len(spare) != n || kept != spareBytes || kept > maxSpareBytes || kept < maxSpareBytes-(64<<10) {
-		t.Fatalf("%d spare contexts keep %d bytes (counted %d), want at most and near %d", len(spare), kept, spareBytes, maxSpareBytes)
+	if len(spare) != n || kept != cb.spareBytes || kept > maxSpareBytes || kept < maxSpareBytes-(64<<10) {
+		t.Fatalf("%d spare contexts keep %d bytes (counted %d), want at most and near %d", len(spare), kept, cb.spareBytes, maxSpareBytes)
 	}
 	// Reusing them takes their bytes off the count.
 	for id := uint32(200); id < 200+n; id++ {
 		onContextCreate(id, 1)
 	}
-	if len(spare) != 0 || spareBytes != 0 {
-		t.Fatalf("after reuse: %d spare, %d bytes counted", len(spare), spareBytes)
+	if len(spare) != 0 || cb.spareBytes != 0 {
+		t.Fatalf("after reuse: %d spare, %d bytes counted", len(spare), cb.spareBytes)
 	}
 }
 

@@ -239,10 +239,18 @@ func TestWasmCallCounts(t *testing.T) {
 			t.Errorf("%s: no two warm exchanges in a row of %d counted the same Wasm calls; last: %d, %v", s.name, maxTries, prev.total, prev.byName)
 		}
 		// A warm exchange's host replies fit in its stream's arena chunk:
-		// the fast allocator (internal/fastalloc) serves them, Go's never
+		// the fast allocator (internal/fastpath) serves them, Go's never
 		// runs.
 		if n := prev.byName["github.com_corswasm_corswasm_abi.allocate"]; n != 0 {
-			t.Errorf("%s: Go's proxy_on_memory_allocate ran %d times in a warm exchange, want 0: the fast allocator (internal/fastalloc) serves them", s.name, n)
+			t.Errorf("%s: Go's proxy_on_memory_allocate ran %d times in a warm exchange, want 0: the fast allocator (internal/fastpath) serves them", s.name, n)
+		}
+		// Its stream ends itself, so its context is parked when it is
+		// deleted and taken on when a stream lands in its slot again:
+		// the fast context callbacks serve both.
+		for _, goFn := range []string{"onContextCreate", "onDelete"} {
+			if n := prev.byName["github.com_corswasm_corswasm_abi."+goFn]; n != 0 {
+				t.Errorf("%s: Go's %s ran %d times in a warm exchange, want 0: the fast context callbacks (internal/fastpath) serve them", s.name, goFn, n)
+			}
 		}
 		if limit, ok := callBudgets[s.name]; ok && prev.total > limit {
 			t.Errorf("%s: %d Wasm calls per warm exchange, want at most %d (%d over)", s.name, prev.total, limit, prev.total-limit)

@@ -11,11 +11,14 @@
 // loads and runs on Envoy 1.28 and newer (package internal/wasishim); then
 // it makes the jumps of the module's Go code direct where WebAssembly
 // allows it, which changes how the code branches and nothing it computes
-// (package internal/gojumps), and folds the stack addresses of its Go code
-// into the loads and stores that use them (package internal/goaddr).
-// Last, it puts a proxy_on_memory_allocate of plain WebAssembly in front of
-// Go's, which serves the host from the running stream's arena without
-// entering Go (package internal/fastalloc).
+// (package internal/gojumps), folds the stack addresses of its Go code
+// into the loads and stores that use them (package internal/goaddr), and
+// writes its small fixed-size copies and clears as word loads and stores
+// (package internal/gomoves). Last, it puts callbacks of plain
+// WebAssembly in front of Go's for their usual cases, without entering
+// Go: proxy_on_memory_allocate serves the host from the running stream's
+// arena, proxy_on_context_create and proxy_on_delete take on and park the
+// contexts of streams that ended themselves (package internal/fastpath).
 //
 // It rewrites the module in place, or writes it to -o, and prints one line
 // per step. It exits with status 1, saying why, on a module it cannot fully
@@ -79,12 +82,14 @@ func run(in, out string, w io.Writer) error {
 	fmt.Fprintf(w, "postlink: %s: %d stack addresses folded into their loads and stores\n", out, r.Addresses.Folded)
 	fmt.Fprintf(w, "postlink: %s: %d copies and %d clears of at most %d and %d bytes written as word loads and stores\n",
 		out, r.Moves.Copies, r.Moves.Fills, gomoves.MaxCopy, gomoves.MaxFill)
-	if r.Alloc.Done {
-		fmt.Fprintf(w, "postlink: %s: proxy_on_memory_allocate already served by the fast allocator\n", out)
-	} else if r.Alloc.State == 0 {
-		fmt.Fprintf(w, "postlink: %s: no allocator state of package abi: proxy_on_memory_allocate left as it is\n", out)
-	} else {
-		fmt.Fprintf(w, "postlink: %s: proxy_on_memory_allocate served by function %d in front of Go's (state at %#x)\n", out, r.Alloc.Function, r.Alloc.State)
+	switch f := r.Fast; {
+	case f.Done:
+		fmt.Fprintf(w, "postlink: %s: the callbacks already served by plain WebAssembly first\n", out)
+	case f.State == 0:
+		fmt.Fprintf(w, "postlink: %s: no fast-path state of package abi: callbacks left as they are\n", out)
+	default:
+		fmt.Fprintf(w, "postlink: %s: %s served by plain WebAssembly in front of Go's (functions %v, state at %#x)\n",
+			out, strings.Join(f.Added, ", "), f.Functions, f.State)
 	}
 	fmt.Fprintf(w, "postlink: %s: %d -> %d bytes\n", out, len(module), len(rewritten))
 	if out == in && bytes.Equal(rewritten, module) {

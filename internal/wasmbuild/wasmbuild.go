@@ -1,7 +1,7 @@
 // Package wasmbuild builds this repository's modules (plugin.wasm, the
 // benchmarks' floor module) as `make build` does, for the tools and tests
 // that run them: the go build, then the post-link step (PostLink: packages
-// wasishim, gojumps, goaddr and fastalloc).
+// wasishim, gojumps, goaddr, gomoves and fastpath).
 package wasmbuild
 
 import (
@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/corswasm/corswasm/internal/fastalloc"
+	"github.com/corswasm/corswasm/internal/fastpath"
 	"github.com/corswasm/corswasm/internal/goaddr"
 	"github.com/corswasm/corswasm/internal/gojumps"
 	"github.com/corswasm/corswasm/internal/gomoves"
@@ -49,17 +49,19 @@ type PostLinkReport struct {
 	Jumps     gojumps.Report
 	Addresses goaddr.Report
 	Moves     gomoves.Report
-	Alloc     fastalloc.Report
+	Fast      fastpath.Report
 }
 
 // PostLink is the post-link step of the build (cmd/postlink, `make
 // build`): it defines inside module the WASI functions older Envoys lack
 // (wasishim.Embed), then makes the jumps of its Go code direct
 // (gojumps.Rewrite), folds its stack addresses into the loads and
-// stores that use them (goaddr.Rewrite), and gives it a
-// proxy_on_memory_allocate of plain WebAssembly in front of Go's
-// (fastalloc.Rewrite). Nothing is returned but an error when a step
-// cannot fully read the module.
+// stores that use them (goaddr.Rewrite), writes its small fixed-size
+// copies and clears as word loads and stores (gomoves.Rewrite), and puts
+// callbacks of plain WebAssembly in front of Go's for their usual cases
+// (fastpath.Rewrite: proxy_on_memory_allocate, proxy_on_context_create,
+// proxy_on_delete). Nothing is returned but an error when a step cannot
+// fully read the module.
 func PostLink(module []byte) ([]byte, PostLinkReport, error) {
 	var r PostLinkReport
 	var err error
@@ -75,8 +77,8 @@ func PostLink(module []byte) ([]byte, PostLinkReport, error) {
 	if module, r.Moves, err = gomoves.Rewrite(module); err != nil {
 		return nil, PostLinkReport{}, fmt.Errorf("unrolling small copies and clears: %w", err)
 	}
-	if module, r.Alloc, err = fastalloc.Rewrite(module); err != nil {
-		return nil, PostLinkReport{}, fmt.Errorf("adding the fast allocator: %w", err)
+	if module, r.Fast, err = fastpath.Rewrite(module); err != nil {
+		return nil, PostLinkReport{}, fmt.Errorf("adding the fast callbacks: %w", err)
 	}
 	return module, r, nil
 }

@@ -46,9 +46,9 @@ func TestThePluginIsBuiltPostLinked(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(first.WASI.Embedded) == 0 || first.Jumps.Functions < 1000 || first.Jumps.Direct < 10000 || first.Addresses.Folded < 10000 ||
-		first.Moves.Copies < 50 || first.Moves.Fills < 50 || first.Alloc.State == 0 {
-		t.Errorf("post-linking the go build: WASI %v, jumps %+v, addresses %+v, moves %+v, allocator %+v; want WASI functions defined, over 1,000 Go functions, over 10,000 jumps and addresses, over 50 copies and clears, the fast allocator added",
-			first.WASI.Embedded, first.Jumps, first.Addresses, first.Moves, first.Alloc)
+		first.Moves.Copies < 50 || first.Moves.Fills < 50 || len(first.Fast.Added) != 3 {
+		t.Errorf("post-linking the go build: WASI %v, jumps %+v, addresses %+v, moves %+v, fast callbacks %+v; want WASI functions defined, over 1,000 Go functions, over 10,000 jumps and addresses, over 50 copies and clears, three fast callbacks added",
+			first.WASI.Embedded, first.Jumps, first.Addresses, first.Moves, first.Fast)
 	}
 	if !bytes.Equal(linked, plugin) {
 		t.Error("the post-linked go build differs from the built plugin")
@@ -58,8 +58,8 @@ func TestThePluginIsBuiltPostLinked(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(r.WASI.Embedded) != 0 || r.Jumps.Direct != 0 || r.Jumps.Entries != 0 || r.Addresses.Folded != 0 ||
-		r.Moves != (gomoves.Report{}) || !r.Alloc.Done || !bytes.Equal(again, plugin) {
-		t.Errorf("post-linking the built plugin again: WASI %v, jumps %+v, addresses %+v, moves %+v, allocator %+v; want nothing left to do",
-			r.WASI.Embedded, r.Jumps, r.Addresses, r.Moves, r.Alloc)
+		r.Moves != (gomoves.Report{}) || !r.Fast.Done || !bytes.Equal(again, plugin) {
+		t.Errorf("post-linking the built plugin again: WASI %v, jumps %+v, addresses %+v, moves %+v, fast callbacks %+v; want nothing left to do",
+			r.WASI.Embedded, r.Jumps, r.Addresses, r.Moves, r.Fast)
 	}
 }

@@ -1,0 +1,393 @@
+//go:build !wasip1
+
+package fastpath
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	wabin "github.com/tetratelabs/wabin/binary"
+	"github.com/tetratelabs/wabin/wasm"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// slowBase is what the synthetic module's "Go" allocator adds to the size
+// it returns, so that a test tells its answers from the fast path's.
+const slowBase = 1_000_000
+
+// The synthetic module's memory: the state at stateAt; a stream context
+// at streamAt whose chunk starts at chunkAt; the context table's slots at
+// slotsAt; where the "Go" context callbacks note their calls, recordAt
+// (create's ID, parent and calls; delete's ID and calls, a word each).
+const (
+	stateAt  = 1024
+	streamAt = 4096
+	chunkAt  = 8192
+	slotsAt  = 16384
+	recordAt = 20480
+)
+
+var (
+	i32Param = []wasm.ValueType{wasm.ValueTypeI32}
+	i32Pair  = []wasm.ValueType{wasm.ValueTypeI32, wasm.ValueTypeI32}
+)
+
+// synthetic is a module shaped like the plugin where it matters here: the
+// three callbacks exported by functions standing for Go's (0 allocates at
+// slowBase + size, 1 and 2 note their calls at recordAt), and a data
+// segment holding the marker markers times. allocSig is the allocator's
+// parameters.
+func synthetic(markers int, allocSig []wasm.ValueType) []byte {
+	var data []byte
+	for range markers {
+		var m [16]byte
+		binary.LittleEndian.PutUint64(m[:8], Marker[0])
+		binary.LittleEndian.PutUint64(m[8:], Marker[1])
+		data = append(data, m[:]...)
+		data = append(data, make([]byte, 96)...)
+	}
+	const (
+		get, constI32, add, store = wasm.OpcodeLocalGet, wasm.OpcodeI32Const, wasm.OpcodeI32Add, wasm.OpcodeI32Store
+		load, end                 = wasm.OpcodeI32Load, wasm.OpcodeEnd
+	)
+	rec := func(off uint32) []byte { // i32.store offset=recordAt+off of the value on the stack, address 0 below it
+		o := recordAt + off
+		return []byte{store, 2, byte(o&0x7F | 0x80), byte(o>>7&0x7F | 0x80), byte(o >> 14)}
+	}
+	ld := func(off uint32) []byte {
+		o := recordAt + off
+		return []byte{load, 2, byte(o&0x7F | 0x80), byte(o>>7&0x7F | 0x80), byte(o >> 14)}
+	}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	zero := []byte{constI32, 0}
+	count := func(off uint32) []byte { return cat(zero, zero, ld(off), []byte{constI32, 1, add}, rec(off)) }
+	m := &wasm.Module{
+		TypeSection: []*wasm.FunctionType{
+			{Params: allocSig, Results: i32Param},
+			{Params: i32Pair},
+			{Params: i32Param},
+		},
+		FunctionSection: []wasm.Index{0, 1, 2},
+		CodeSection: []*wasm.Code{
+			{Body: []byte{get, 0, constI32, 0xC0, 0x84, 0x3D, add, end}}, // + 1,000,000
+			{Body: cat(zero, []byte{get, 0}, rec(0), zero, []byte{get, 1}, rec(4), count(8), []byte{end})},
+			{Body: cat(zero, []byte{get, 0}, rec(12), count(16), []byte{end})},
+		},
+		MemorySection: &wasm.Memory{Min: 1, Max: 1},
+		ExportSection: []*wasm.Export{
+			{Name: "proxy_on_memory_allocate", Type: wasm.ExternTypeFunc, Index: 0},
+			{Name: "proxy_on_context_create", Type: wasm.ExternTypeFunc, Index: 1},
+			{Name: "proxy_on_delete", Type: wasm.ExternTypeFunc, Index: 2},
+			{Name: "memory", Type: wasm.ExternTypeMemory, Index: 0},
+		},
+		DataSection: []*wasm.DataSegment{{
+			OffsetExpression: &wasm.ConstantExpression{Opcode: wasm.OpcodeI32Const, Data: []byte{0x80, 0x08}}, // 1024
+			Init:             data,
+		}},
+		NameSection: &wasm.NameSection{FunctionNames: wasm.NameMap{{Index: 0, Name: "abi.allocate"}}},
+	}
+	return wabin.EncodeModule(m)
+}
+
+// instance runs the rewritten synthetic module.
+type instance struct {
+	t   *testing.T
+	ctx context.Context
+	mod api.Module
+}
+
+func newInstance(t *testing.T) *instance {
+	t.Helper()
+	out, r, err := Rewrite(synthetic(1, i32Param))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != stateAt || len(r.Added) != 3 || r.Done {
+		t.Fatalf("report %+v, want the state at %d and three callbacks added", r, stateAt)
+	}
+	again, r2, err := Rewrite(out)
+	if err != nil || !r2.Done || len(r2.Added) != 0 || !bytes.Equal(again, out) {
+		t.Fatalf("rewriting the rewritten module: %+v, %v; want it as it is", r2, err)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { rt.Close(ctx) })
+	mod, err := rt.Instantiate(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &instance{t, ctx, mod}
+}
+
+func (in *instance) call(export string, args ...uint64) []uint64 {
+	in.t.Helper()
+	res, err := in.mod.ExportedFunction(export).Call(in.ctx, args...)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	return res
+}
+
+func (in *instance) word(at uint32) uint64 {
+	v, _ := in.mod.Memory().ReadUint64Le(at)
+	return v
+}
+
+func (in *instance) setWord(at uint32, v uint64) { in.mod.Memory().WriteUint64Le(at, v) }
+
+func (in *instance) byteAt(at uint32) byte {
+	v, _ := in.mod.Memory().ReadByte(at)
+	return v
+}
+
+func (in *instance) setByte(at uint32, v byte) { in.mod.Memory().WriteByte(at, v) }
+
+func TestTheFastPathTakesFromTheStreamsChunkAndLeavesTheRestToGo(t *testing.T) {
+	in := newInstance(t)
+	alloc := func(size uint32) uint32 {
+		t.Helper()
+		return api.DecodeU32(in.call("proxy_on_memory_allocate", uint64(size))[0])
+	}
+	// No stream: Go's.
+	if got := alloc(4); got != slowBase+4 {
+		t.Errorf("outside a stream's callback: %d, want Go's %d", got, slowBase+4)
+	}
+	in.setWord(stateAt+OffsetStream, streamAt)
+	in.setWord(streamAt+OffsetChunk, chunkAt)
+	in.setWord(streamAt+OffsetChunkLen, 100)
+	in.setWord(streamAt+OffsetUsed, 10)
+	for _, step := range []struct {
+		size, want uint32
+		used       uint64
+	}{
+		{5, chunkAt + 10, 15},
+		{85, chunkAt + 15, 100}, // exactly what is left
+		{1, slowBase + 1, 100},  // full: Go's
+		{0, slowBase, 100},      // size 0: Go's
+	} {
+		got := alloc(step.size)
+		if got != step.want || in.word(streamAt+OffsetUsed) != step.used {
+			t.Errorf("allocate(%d) = %d, used %d; want %d, used %d", step.size, got, in.word(streamAt+OffsetUsed), step.want, step.used)
+		}
+		if step.want < slowBase {
+			last, _ := in.mod.Memory().ReadUint32Le(stateAt + OffsetLast)
+			size, _ := in.mod.Memory().ReadUint32Le(stateAt + OffsetLastSize)
+			if last != step.want || size != step.size {
+				t.Errorf("allocate(%d) noted %d (size %d), want %d", step.size, last, size, step.want)
+			}
+		}
+	}
+	// No chunk: Go's.
+	in.setWord(streamAt+OffsetChunk, 0)
+	in.setWord(streamAt+OffsetChunkLen, 0)
+	in.setWord(streamAt+OffsetUsed, 0)
+	if got := alloc(8); got != slowBase+8 {
+		t.Errorf("a stream without a chunk: %d, want Go's", got)
+	}
+}
+
+// tableState is the state the context callbacks read and write: the
+// table of 16 slots at slotsAt, and one context at streamAt.
+type tableState struct {
+	slotID, slotC       uint32 // slot 5's (the slot of IDs 5, 21, 37...)
+	live, parked, bytes uint64
+	overflow, reuse     bool
+	// the context
+	streamType, rootID uint32
+	done, grew, add    bool
+	chunkLen, used     uint64
+}
+
+func (in *instance) setTable(s tableState) {
+	for i := uint32(0); i < 16; i++ {
+		in.setWord(slotsAt+i*SlotSize, 0)
+		in.setWord(slotsAt+i*SlotSize+8, 0)
+	}
+	in.mod.Memory().WriteUint32Le(slotsAt+5*SlotSize+OffsetSlotID, s.slotID)
+	in.setWord(slotsAt+5*SlotSize+OffsetSlotC, uint64(s.slotC))
+	in.setWord(stateAt+OffsetSlots, slotsAt)
+	in.setWord(stateAt+OffsetSlotsLen, 16)
+	in.setWord(stateAt+OffsetOverflow, map[bool]uint64{true: 12345}[s.overflow])
+	in.setWord(stateAt+OffsetLive, s.live)
+	in.setWord(stateAt+OffsetParked, s.parked)
+	in.setWord(stateAt+OffsetSpareBytes, s.bytes)
+	in.setByte(stateAt+OffsetReuse, map[bool]byte{true: 1}[s.reuse])
+	in.setWord(streamAt+OffsetStreamType, uint64(s.streamType))
+	in.mod.Memory().WriteUint32Le(streamAt+OffsetRootID, s.rootID)
+	in.setByte(streamAt+OffsetDone, map[bool]byte{true: 1}[s.done])
+	in.setByte(streamAt+OffsetGrew, map[bool]byte{true: 1}[s.grew])
+	in.setByte(streamAt+OffsetAdd, map[bool]byte{true: 1}[s.add])
+	in.setWord(streamAt+OffsetChunk, chunkAt)
+	in.setWord(streamAt+OffsetChunkLen, s.chunkLen)
+	in.setWord(streamAt+OffsetUsed, s.used)
+}
+
+func (in *instance) table() tableState {
+	id, _ := in.mod.Memory().ReadUint32Le(slotsAt + 5*SlotSize + OffsetSlotID)
+	root, _ := in.mod.Memory().ReadUint32Le(streamAt + OffsetRootID)
+	return tableState{
+		slotID: id, slotC: uint32(in.word(slotsAt + 5*SlotSize + OffsetSlotC)),
+		live: in.word(stateAt + OffsetLive), parked: in.word(stateAt + OffsetParked), bytes: in.word(stateAt + OffsetSpareBytes),
+		overflow: in.word(stateAt+OffsetOverflow) != 0, reuse: in.byteAt(stateAt+OffsetReuse) != 0,
+		streamType: uint32(in.word(streamAt + OffsetStreamType)), rootID: root,
+		done: in.byteAt(streamAt+OffsetDone) != 0, grew: in.byteAt(streamAt+OffsetGrew) != 0, add: in.byteAt(streamAt+OffsetAdd) != 0,
+		chunkLen: in.word(streamAt + OffsetChunkLen), used: in.word(streamAt + OffsetUsed),
+	}
+}
+
+// goCalls returns how many times the "Go" create and delete ran, and the
+// arguments of their last calls.
+func (in *instance) goCalls() (creates, createID, createParent, deletes, deleteID uint32) {
+	r := func(off uint32) uint32 { v, _ := in.mod.Memory().ReadUint32Le(recordAt + off); return v }
+	return r(8), r(0), r(4), r(16), r(12)
+}
+
+func TestAParkedContextGoesToTheNextStreamOfItsRootInTheSlot(t *testing.T) {
+	// A context of root 7 parked in slot 5, with 3 live contexts, 2 parked
+	// and 9000 bytes kept.
+	parked := tableState{slotID: 0, slotC: streamAt, live: 3, parked: 2, bytes: 9000, reuse: true,
+		streamType: 0xABC, rootID: 7, chunkLen: 4096}
+	for _, tc := range []struct {
+		name       string
+		id, parent uint32
+		change     func(*tableState)
+		fast       bool
+	}{
+		{"a stream of the root in the slot takes it on", 21, 7, nil, true},
+		{"a stream of another root leaves it to Go", 21, 8, nil, false},
+		{"a root context's creation is Go's", 21, 0, nil, false},
+		{"context ID 0 is Go's", 0, 7, nil, false},
+		{"a slot with a live context is Go's", 21, 7, func(s *tableState) { s.slotID = 5 }, false},
+		{"a slot with nothing parked is Go's", 21, 7, func(s *tableState) { s.slotC = 0 }, false},
+		{"a table with an overflow is Go's", 21, 7, func(s *tableState) { s.overflow = true }, false},
+		{"a table without room is Go's", 21, 7, func(s *tableState) { s.live = 8 }, false},
+		{"a table with room for one more takes it on", 21, 7, func(s *tableState) { s.live = 7 }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := newInstance(t)
+			before := parked
+			if tc.change != nil {
+				tc.change(&before)
+			}
+			in.setTable(before)
+			in.call("proxy_on_context_create", uint64(tc.id), uint64(tc.parent))
+			creates, id, parent, _, _ := in.goCalls()
+			got, want := in.table(), before
+			if tc.fast {
+				want.slotID, want.live, want.parked, want.bytes = tc.id, before.live+1, before.parked-1, before.bytes-before.chunkLen
+				if creates != 0 {
+					t.Errorf("Go's create ran")
+				}
+			} else if creates != 1 || id != tc.id || parent != tc.parent {
+				t.Errorf("Go's create ran %d times, last with %d, %d; want once with %d, %d", creates, id, parent, tc.id, tc.parent)
+			}
+			if got != want {
+				t.Errorf("state\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestAFinishedStreamParksItsContextInItsSlot(t *testing.T) {
+	// Stream 21 of root 7, live in slot 5, finished (StreamDone), its
+	// arena used, a response line left to add.
+	live := tableState{slotID: 21, slotC: streamAt, live: 3, parked: 2, bytes: 9000, reuse: true,
+		streamType: 0xABC, rootID: 7, done: true, add: true, chunkLen: 4096, used: 700}
+	for _, tc := range []struct {
+		name   string
+		id     uint32
+		change func(*tableState)
+		fast   bool
+	}{
+		{"it is parked, reset", 21, nil, true},
+		{"another ID in the slot is Go's", 37, nil, false},
+		{"ID 0 is Go's", 0, func(s *tableState) { s.slotID = 0 }, false},
+		{"without ReuseStreams, Go's", 21, func(s *tableState) { s.reuse = false }, false},
+		{"a context without a Stream is Go's", 21, func(s *tableState) { s.streamType = 0 }, false},
+		{"a stream that did not end itself is Go's (OnDelete)", 21, func(s *tableState) { s.done = false }, false},
+		{"a stream of a deleted root is Go's", 21, func(s *tableState) { s.rootID = 0 }, false},
+		{"an arena that replaced its chunk is Go's", 21, func(s *tableState) { s.grew = true }, false},
+		{"a chunk larger than kept is Go's", 21, func(s *tableState) { s.chunkLen = ArenaKeep + 1 }, false},
+		{"a chunk of exactly ArenaKeep is parked", 21, func(s *tableState) { s.chunkLen = ArenaKeep }, true},
+		{"with MaxParked parked, Go's", 21, func(s *tableState) { s.parked = MaxParked }, false},
+		{"past MaxSpareBytes, Go's", 21, func(s *tableState) { s.bytes = MaxSpareBytes - 4095 }, false},
+		{"up to MaxSpareBytes, parked", 21, func(s *tableState) { s.bytes = MaxSpareBytes - 4096 }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := newInstance(t)
+			before := live
+			if tc.change != nil {
+				tc.change(&before)
+			}
+			in.setTable(before)
+			in.call("proxy_on_delete", uint64(tc.id))
+			_, _, _, deletes, id := in.goCalls()
+			got, want := in.table(), before
+			if tc.fast {
+				want.slotID, want.live, want.parked, want.bytes = 0, before.live-1, before.parked+1, before.bytes+before.chunkLen
+				want.done, want.add, want.used = false, false, 0
+				if deletes != 0 {
+					t.Errorf("Go's delete ran")
+				}
+			} else if deletes != 1 || id != tc.id {
+				t.Errorf("Go's delete ran %d times, last with %d; want once with %d", deletes, id, tc.id)
+			}
+			if got != want {
+				t.Errorf("state\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+	t.Run("an empty table is Go's", func(t *testing.T) {
+		in := newInstance(t)
+		in.setTable(live)
+		in.setWord(stateAt+OffsetSlotsLen, 0)
+		in.call("proxy_on_delete", 21)
+		if _, _, _, deletes, _ := in.goCalls(); deletes != 1 {
+			t.Errorf("Go's delete ran %d times, want once", deletes)
+		}
+	})
+}
+
+func TestRewriteLeavesOtherModulesAlone(t *testing.T) {
+	noExports := func() []byte {
+		m, _ := wabin.DecodeModule(synthetic(1, i32Param), wasm.CoreFeaturesV2)
+		m.ExportSection = m.ExportSection[3:]
+		return wabin.EncodeModule(m)
+	}()
+	for _, tc := range []struct {
+		name   string
+		module []byte
+	}{
+		{"no marker", synthetic(0, i32Param)},
+		{"none of the callbacks exported", noExports},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, r, err := Rewrite(tc.module)
+			if err != nil || len(r.Added) != 0 || r.Done || !bytes.Equal(out, tc.module) {
+				t.Errorf("Rewrite = %d bytes, %+v, %v; want the module as it was", len(out), r, err)
+			}
+		})
+	}
+}
+
+func TestRewriteRefusesWhatItCannotTrust(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{name: "the marker twice", in: synthetic(2, i32Param), want: "the fast paths' marker is in the module's data 2 times"},
+		{name: "an export of another signature", in: synthetic(1, i32Pair), want: "export proxy_on_memory_allocate does not have the signature"},
+		{name: "not a module", in: []byte("\x00asm\x02"), want: "decoding the module"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, _, err := Rewrite(tc.in); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
