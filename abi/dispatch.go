@@ -69,8 +69,12 @@ type streamContext struct {
 	// add says the stream called StreamDoneAdding: the layer adds the line
 	// addName: addValue to the response headers. The strings are left
 	// behind until the context is released (release), as clearing them
-	// costs every stream the stores and their write barriers.
+	// costs every stream the stores and their write barriers. addFailed is
+	// the status of an add the built module's plain-WebAssembly
+	// proxy_on_response_headers made and the host refused, for Go's to
+	// report (it then calls Go's).
 	add               bool
+	addFailed         uint32
 	addName, addValue string
 }
 
@@ -124,7 +128,14 @@ func StreamDoneAdding(name, value string) {
 // addResponseLine adds the line StreamDoneAdding asked for, once.
 func (c *streamContext) addResponseLine() {
 	c.add = false
-	if st := callAddHeaderMapValue(uint32(MapResponseHeaders), c.addName, c.addValue); st != statusOK {
+	c.addFailed = callAddHeaderMapValue(uint32(MapResponseHeaders), c.addName, c.addValue)
+	c.reportAdd()
+}
+
+// reportAdd logs and counts an add the host refused, once.
+func (c *streamContext) reportAdd() {
+	if st := c.addFailed; st != statusOK {
+		c.addFailed = statusOK
 		hostFailure("proxy_add_header_map_value("+c.addName+")", failure(st))
 	}
 }
@@ -495,8 +506,13 @@ func onResponseHeaders(contextID, numHeaders, endOfStream uint32) (action types.
 		return types.ActionContinue
 	}
 	if c.done {
+		// The built module's proxy_on_response_headers of plain
+		// WebAssembly does this much itself (internal/fastpath), and calls
+		// this one only to report a refused add.
 		if c.add {
 			c.addResponseLine()
+		} else {
+			c.reportAdd()
 		}
 		return types.ActionContinue
 	}

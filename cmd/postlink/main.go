@@ -18,7 +18,8 @@
 // WebAssembly in front of Go's for their usual cases, without entering
 // Go: proxy_on_memory_allocate serves the host from the running stream's
 // arena, proxy_on_context_create and proxy_on_delete take on and park the
-// contexts of streams that ended themselves (package internal/fastpath).
+// contexts of streams that ended themselves, and proxy_on_response_headers
+// answers such a stream's response (package internal/fastpath).
 //
 // It rewrites the module in place, or writes it to -o, and prints one line
 // per step. It exits with status 1, saying why, on a module it cannot fully

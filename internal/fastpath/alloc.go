@@ -13,15 +13,15 @@ import "github.com/tetratelabs/wabin/wasm"
 //		cb.last, cb.lastSize = addr, size
 //		return addr
 //	}
-//	return goAllocate(size)
+//	return goAllocate(size) // at.goFn
 //
 // It takes the bytes from the free end of the stream's arena chunk, notes
 // the allocation for abi's claim, which hands the bytes to Go code, and
 // leaves the rest (a root callback's allocation, a full chunk or none,
 // size 0) to Go's export. The chunk stays alive through the arena's
 // slice.
-func allocBody(state, goAllocate uint32) []byte {
-	c := &code{state: state}
+func allocBody(at site) []byte {
+	c := newCode(at)
 	c.add(wasm.OpcodeBlock, 0x40)
 	// size != 0
 	c.get(0).add(wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 0)
@@ -37,5 +37,5 @@ func allocBody(state, goAllocate uint32) []byte {
 	c.cb().get(2).mem(wasm.OpcodeI32Store, 2, OffsetLast)
 	c.cb().get(0).mem(wasm.OpcodeI32Store, 2, OffsetLastSize)
 	c.get(2).add(wasm.OpcodeReturn, wasm.OpcodeEnd)
-	return c.get(0).call(goAllocate).add(wasm.OpcodeEnd).b
+	return c.get(0).call(at.goFn).add(wasm.OpcodeEnd).b
 }

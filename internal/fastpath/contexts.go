@@ -37,8 +37,8 @@ func (c *code) spareBytes(ctx byte, sign int) *code {
 //
 // A parked context's root is alive: abi drops the parked contexts of a
 // root it deletes, and parks no context of a deleted root (rootID 0).
-func createBody(state, goCreate uint32) []byte {
-	c := &code{state: state}
+func createBody(at site) []byte {
+	c := newCode(at)
 	c.add(wasm.OpcodeBlock, 0x40)
 	c.get(1).add(wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 0)
 	c.get(0).add(wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 0)
@@ -53,7 +53,7 @@ func createBody(state, goCreate uint32) []byte {
 	c.get(2).get(0).mem(wasm.OpcodeI32Store, 2, OffsetSlotID)
 	c.bump(OffsetLive, 1).bump(OffsetParked, -1).spareBytes(3, -1)
 	c.add(wasm.OpcodeReturn, wasm.OpcodeEnd)
-	return c.get(0).get(1).call(goCreate).add(wasm.OpcodeEnd).b
+	return c.get(0).get(1).call(at.goFn).add(wasm.OpcodeEnd).b
 }
 
 // deleteBody is the added proxy_on_delete, abi's park: with the ID in
@@ -71,8 +71,8 @@ func createBody(state, goCreate uint32) []byte {
 //		}
 //	}
 //	goDelete(id)
-func deleteBody(state, goDelete uint32) []byte {
-	c := &code{state: state}
+func deleteBody(at site) []byte {
+	c := newCode(at)
 	br := func() { c.add(wasm.OpcodeBrIf, 0) }
 	brIfZero := func() { c.add(wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 0) }
 	c.add(wasm.OpcodeBlock, 0x40)
@@ -106,5 +106,47 @@ func deleteBody(state, goDelete uint32) []byte {
 	c.get(1).i32c(0).mem(wasm.OpcodeI32Store, 2, OffsetSlotID)
 	c.bump(OffsetLive, -1).bump(OffsetParked, 1).spareBytes(2, 1)
 	c.add(wasm.OpcodeReturn, wasm.OpcodeEnd)
-	return c.get(0).call(goDelete).add(wasm.OpcodeEnd).b
+	return c.get(0).call(at.goFn).add(wasm.OpcodeEnd).b
+}
+
+// responseBody is the added proxy_on_response_headers, for a stream that
+// ended itself: with the ID in local 0 (the header count and end of
+// stream in 1 and 2, passed on to Go's), its slot's address in local 3,
+// its context in local 4 and the host's status in local 5,
+//
+//	if id != 0 && len(slots) != 0 {
+//		s := &slots[id & (len-1)]
+//		if c := s.c; s.id == id && c.done {
+//			if c.add {
+//				c.add = false
+//				if st := proxy_add_header_map_value(MapResponseHeaders, c.addName, c.addValue); st != 0 {
+//					c.addFailed = st
+//					return goResponse(id, n, end) // which reports it
+//				}
+//			}
+//			return Continue
+//		}
+//	}
+//	return goResponse(id, n, end)
+func responseBody(at site) []byte {
+	c := newCode(at)
+	brIfZero := func() { c.add(wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 0) }
+	c.add(wasm.OpcodeBlock, 0x40)
+	c.get(0)
+	brIfZero()
+	c.cb().load(OffsetSlotsLen)
+	brIfZero()
+	c.slot(0).add(wasm.OpcodeLocalTee, 3).load(OffsetSlotID).get(0).add(wasm.OpcodeI32Ne, wasm.OpcodeBrIf, 0)
+	c.get(3).load(OffsetSlotC).add(wasm.OpcodeLocalTee, 4).load8(OffsetDone)
+	brIfZero()
+	c.get(4).load8(OffsetAdd).add(wasm.OpcodeIf, 0x40)
+	c.get(4).i32c(0).mem(wasm.OpcodeI32Store8, 0, OffsetAdd)
+	c.i32c(MapResponseHeaders)
+	c.get(4).load(OffsetAddName).get(4).load(OffsetAddName + 8)
+	c.get(4).load(OffsetAddValue).get(4).load(OffsetAddValue + 8)
+	c.call(at.addHeader).add(wasm.OpcodeLocalTee, 5, wasm.OpcodeIf, 0x40)
+	c.get(4).get(5).mem(wasm.OpcodeI32Store, 2, OffsetAddFailed)
+	c.add(wasm.OpcodeBr, 2, wasm.OpcodeEnd, wasm.OpcodeEnd) // to Go's, which reports it
+	c.i32c(0).add(wasm.OpcodeReturn, wasm.OpcodeEnd)        // Continue
+	return c.get(0).get(1).get(2).call(at.goFn).add(wasm.OpcodeEnd).b
 }

@@ -12,7 +12,10 @@
 //   - proxy_on_context_create takes on the context a finished stream of
 //     the same root left parked in the new stream's slot of the context
 //     table, and proxy_on_delete parks a finished stream's context there
-//     (contexts.go).
+//     (contexts.go);
+//   - proxy_on_response_headers, for a stream that ended itself, returns
+//     Continue, after adding the one response line the stream asked for
+//     (StreamDoneAdding), if any (contexts.go).
 //
 // Rewrite adds, for each of these exports, a function of a few dozen
 // instructions that does that itself and calls Go's export for
@@ -67,14 +70,20 @@ const (
 	OffsetUsed       = 64 // int: the bytes of the chunk in use
 	OffsetGrew       = 72 // bool: the arena replaced its chunk
 	OffsetAdd        = 80 // bool: a response line to add (StreamDoneAdding)
+	OffsetAddFailed  = 84 // uint32: the status of an add the host refused
+	OffsetAddName    = 88 // the line's name: data pointer, then length
+	OffsetAddValue   = 104
 
 	SlotSize     = 16 // a table slot: the ID (uint32) at 0, the context at 8
 	OffsetSlotID = 0
 	OffsetSlotC  = 8
 )
 
-// Limits of package abi the functions apply as its Go code does.
+// Limits and values of package abi the functions apply as its Go code
+// does.
 const (
+	MapResponseHeaders = 2 // the proxy-wasm map type of response headers
+
 	ArenaKeep     = 64 << 10 // the largest chunk a released context keeps
 	MaxParked     = 256      // the most contexts parked in the table
 	MaxSpareBytes = 4 << 20  // the most bytes released contexts' arenas keep
@@ -99,10 +108,19 @@ type fastFunc struct {
 	export          string
 	params, results []wasm.ValueType
 	locals          []wasm.ValueType // after the parameters
-	// body is the added function's code, for the state at state, calling
-	// goFn for what it leaves to Go. It ends with that call.
-	body func(state, goFn uint32) []byte
+	// body is the added function's code. It ends with the call of Go's.
+	body func(site) []byte
 }
+
+// site is what a function's code refers to: the state's address, Go's
+// export it calls for what it leaves to Go, and the host function
+// proxy_add_header_map_value.
+type site struct {
+	state, goFn, addHeader uint32
+}
+
+// addHeaderImport is the host function the response callback calls.
+const addHeaderImport = "proxy_add_header_map_value"
 
 var (
 	i32  = wasm.ValueTypeI32
@@ -114,6 +132,7 @@ var funcs = []fastFunc{
 	{"proxy_on_memory_allocate", i32s, i32s, []wasm.ValueType{i32, i32}, allocBody},
 	{"proxy_on_context_create", []wasm.ValueType{i32, i32}, nil, []wasm.ValueType{i32, i32}, createBody},
 	{"proxy_on_delete", i32s, nil, []wasm.ValueType{i32, i32}, deleteBody},
+	{"proxy_on_response_headers", []wasm.ValueType{i32, i32, i32}, i32s, []wasm.ValueType{i32, i32, i32}, responseBody},
 }
 
 // Rewrite returns module with the fast callbacks in front of Go's, or
@@ -132,10 +151,14 @@ func Rewrite(module []byte) ([]byte, Report, error) {
 	}
 	r := Report{State: state}
 	imported := m.ImportFuncCount()
+	addHeader, err := findImport(m, addHeaderImport, []wasm.ValueType{i32, i32, i32, i32, i32}, i32s)
+	if err != nil {
+		return nil, Report{}, err
+	}
 	present := 0
 	for _, f := range funcs {
 		export := findExport(m, f.export)
-		if export == nil {
+		if export == nil || f.export == "proxy_on_response_headers" && addHeader < 0 {
 			continue
 		}
 		present++
@@ -146,14 +169,16 @@ func Rewrite(module []byte) ([]byte, Report, error) {
 		if int(typ) >= len(m.TypeSection) || !m.TypeSection[typ].EqualsSignature(f.params, f.results) {
 			return nil, Report{}, fmt.Errorf("export %s does not have the signature %v -> %v", f.export, f.params, f.results)
 		}
-		if isFast(m.CodeSection[export.Index-imported], f, state) {
+		at := site{state: state, addHeader: uint32(addHeader)}
+		if isFast(m.CodeSection[export.Index-imported], f, at) {
 			continue
 		}
+		at.goFn = export.Index
 		// Appended after every defined function: Go's table refers to
 		// those by index, and none of them moves.
 		fn := imported + uint32(len(m.FunctionSection))
 		m.FunctionSection = append(m.FunctionSection, typ)
-		m.CodeSection = append(m.CodeSection, &wasm.Code{LocalTypes: f.locals, Body: f.body(state, export.Index)})
+		m.CodeSection = append(m.CodeSection, &wasm.Code{LocalTypes: f.locals, Body: f.body(at)})
 		export.Index = fn
 		if ns := m.NameSection; ns != nil {
 			ns.FunctionNames = append(ns.FunctionNames, &wasm.NameAssoc{Index: fn, Name: "fastpath." + f.export})
@@ -183,10 +208,29 @@ func findExport(m *wasm.Module, name string) *wasm.Export {
 	return nil
 }
 
-// isFast says whether code is the function Rewrite adds for f, for the
-// state at state (calling any function).
-func isFast(code *wasm.Code, f fastFunc, state uint32) bool {
-	b := f.body(state, 0)
+// findImport returns the index of the function module.name imports from
+// "env", -1 when it imports none. It refuses one of another signature.
+func findImport(m *wasm.Module, name string, params, results []wasm.ValueType) (int, error) {
+	fn := 0
+	for _, imp := range m.ImportSection {
+		if imp.Type != wasm.ExternTypeFunc {
+			continue
+		}
+		if imp.Module == "env" && imp.Name == name {
+			if int(imp.DescFunc) >= len(m.TypeSection) || !m.TypeSection[imp.DescFunc].EqualsSignature(params, results) {
+				return 0, fmt.Errorf("import env.%s does not have the signature %v -> %v", name, params, results)
+			}
+			return fn, nil
+		}
+		fn++
+	}
+	return -1, nil
+}
+
+// isFast says whether code is the function Rewrite adds for f, at site at
+// (calling any function).
+func isFast(code *wasm.Code, f fastFunc, at site) bool {
+	b := f.body(at)
 	prefix := b[:len(b)-3] // up to the call: call, its index 0, end
 	return len(code.LocalTypes) == len(f.locals) && bytes.HasPrefix(code.Body, prefix)
 }
@@ -233,6 +277,8 @@ type code struct {
 	b     []byte
 	state uint32
 }
+
+func newCode(at site) *code { return &code{state: at.state} }
 
 func (c *code) add(ins ...byte) *code { c.b = append(c.b, ins...); return c }
 

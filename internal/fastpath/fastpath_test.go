@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -36,11 +37,12 @@ var (
 	i32Pair  = []wasm.ValueType{wasm.ValueTypeI32, wasm.ValueTypeI32}
 )
 
-// synthetic is a module shaped like the plugin where it matters here: the
-// three callbacks exported by functions standing for Go's (0 allocates at
-// slowBase + size, 1 and 2 note their calls at recordAt), and a data
-// segment holding the marker markers times. allocSig is the allocator's
-// parameters.
+// synthetic is a module shaped like the plugin where it matters here: it
+// imports env.proxy_add_header_map_value (function 0), exports the four
+// callbacks by functions standing for Go's (1 allocates at slowBase +
+// size; 2, 3 and 4 note their calls at recordAt, and 4 returns
+// goResponseAction), and holds the marker markers times in a data
+// segment. allocSig is the allocator's parameters.
 func synthetic(markers int, allocSig []wasm.ValueType) []byte {
 	var data []byte
 	for range markers {
@@ -54,50 +56,58 @@ func synthetic(markers int, allocSig []wasm.ValueType) []byte {
 		get, constI32, add, store = wasm.OpcodeLocalGet, wasm.OpcodeI32Const, wasm.OpcodeI32Add, wasm.OpcodeI32Store
 		load, end                 = wasm.OpcodeI32Load, wasm.OpcodeEnd
 	)
-	rec := func(off uint32) []byte { // i32.store offset=recordAt+off of the value on the stack, address 0 below it
-		o := recordAt + off
-		return []byte{store, 2, byte(o&0x7F | 0x80), byte(o>>7&0x7F | 0x80), byte(o >> 14)}
-	}
-	ld := func(off uint32) []byte {
-		o := recordAt + off
-		return []byte{load, 2, byte(o&0x7F | 0x80), byte(o>>7&0x7F | 0x80), byte(o >> 14)}
-	}
+	leb := func(o uint32) []byte { return []byte{byte(o&0x7F | 0x80), byte(o>>7&0x7F | 0x80), byte(o >> 14)} }
+	rec := func(off uint32) []byte { return append([]byte{store, 2}, leb(recordAt+off)...) } // the value at recordAt+off
+	ld := func(off uint32) []byte { return append([]byte{load, 2}, leb(recordAt+off)...) }
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	zero := []byte{constI32, 0}
 	count := func(off uint32) []byte { return cat(zero, zero, ld(off), []byte{constI32, 1, add}, rec(off)) }
+	i32 := wasm.ValueTypeI32
 	m := &wasm.Module{
 		TypeSection: []*wasm.FunctionType{
 			{Params: allocSig, Results: i32Param},
 			{Params: i32Pair},
 			{Params: i32Param},
+			{Params: []wasm.ValueType{i32, i32, i32}, Results: i32Param},
+			{Params: []wasm.ValueType{i32, i32, i32, i32, i32}, Results: i32Param},
 		},
-		FunctionSection: []wasm.Index{0, 1, 2},
+		ImportSection:   []*wasm.Import{{Module: "env", Name: "proxy_add_header_map_value", Type: wasm.ExternTypeFunc, DescFunc: 4}},
+		FunctionSection: []wasm.Index{0, 1, 2, 3},
 		CodeSection: []*wasm.Code{
 			{Body: []byte{get, 0, constI32, 0xC0, 0x84, 0x3D, add, end}}, // + 1,000,000
 			{Body: cat(zero, []byte{get, 0}, rec(0), zero, []byte{get, 1}, rec(4), count(8), []byte{end})},
 			{Body: cat(zero, []byte{get, 0}, rec(12), count(16), []byte{end})},
+			{Body: cat(zero, []byte{get, 0}, rec(20), count(24), []byte{constI32, goResponseAction, end})},
 		},
 		MemorySection: &wasm.Memory{Min: 1, Max: 1},
 		ExportSection: []*wasm.Export{
-			{Name: "proxy_on_memory_allocate", Type: wasm.ExternTypeFunc, Index: 0},
-			{Name: "proxy_on_context_create", Type: wasm.ExternTypeFunc, Index: 1},
-			{Name: "proxy_on_delete", Type: wasm.ExternTypeFunc, Index: 2},
+			{Name: "proxy_on_memory_allocate", Type: wasm.ExternTypeFunc, Index: 1},
+			{Name: "proxy_on_context_create", Type: wasm.ExternTypeFunc, Index: 2},
+			{Name: "proxy_on_delete", Type: wasm.ExternTypeFunc, Index: 3},
+			{Name: "proxy_on_response_headers", Type: wasm.ExternTypeFunc, Index: 4},
 			{Name: "memory", Type: wasm.ExternTypeMemory, Index: 0},
 		},
 		DataSection: []*wasm.DataSegment{{
 			OffsetExpression: &wasm.ConstantExpression{Opcode: wasm.OpcodeI32Const, Data: []byte{0x80, 0x08}}, // 1024
 			Init:             data,
 		}},
-		NameSection: &wasm.NameSection{FunctionNames: wasm.NameMap{{Index: 0, Name: "abi.allocate"}}},
+		NameSection: &wasm.NameSection{FunctionNames: wasm.NameMap{{Index: 1, Name: "abi.allocate"}}},
 	}
 	return wabin.EncodeModule(m)
 }
 
-// instance runs the rewritten synthetic module.
+// goResponseAction is what the synthetic module's "Go" response callback
+// returns.
+const goResponseAction = 7
+
+// instance runs the rewritten synthetic module, behind a host whose
+// proxy_add_header_map_value notes its calls and returns status.
 type instance struct {
-	t   *testing.T
-	ctx context.Context
-	mod api.Module
+	t      *testing.T
+	ctx    context.Context
+	mod    api.Module
+	status uint32
+	added  []string // "map name: value"
 }
 
 func newInstance(t *testing.T) *instance {
@@ -106,8 +116,8 @@ func newInstance(t *testing.T) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != stateAt || len(r.Added) != 3 || r.Done {
-		t.Fatalf("report %+v, want the state at %d and three callbacks added", r, stateAt)
+	if r.State != stateAt || len(r.Added) != 4 || r.Done {
+		t.Fatalf("report %+v, want the state at %d and four callbacks added", r, stateAt)
 	}
 	again, r2, err := Rewrite(out)
 	if err != nil || !r2.Done || len(r2.Added) != 0 || !bytes.Equal(again, out) {
@@ -116,11 +126,21 @@ func newInstance(t *testing.T) *instance {
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	t.Cleanup(func() { rt.Close(ctx) })
-	mod, err := rt.Instantiate(ctx, out)
+	in := &instance{t: t, ctx: ctx}
+	_, err = rt.NewHostModuleBuilder("env").NewFunctionBuilder().
+		WithFunc(func(_ context.Context, m api.Module, mapType, name, nameLen, value, valueLen uint32) uint32 {
+			n, _ := m.Memory().Read(name, nameLen)
+			v, _ := m.Memory().Read(value, valueLen)
+			in.added = append(in.added, fmt.Sprintf("%d %s: %s", mapType, n, v))
+			return in.status
+		}).Export("proxy_add_header_map_value").Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &instance{t, ctx, mod}
+	if in.mod, err = rt.Instantiate(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 func (in *instance) call(export string, args ...uint64) []uint64 {
@@ -355,7 +375,7 @@ func TestAFinishedStreamParksItsContextInItsSlot(t *testing.T) {
 func TestRewriteLeavesOtherModulesAlone(t *testing.T) {
 	noExports := func() []byte {
 		m, _ := wabin.DecodeModule(synthetic(1, i32Param), wasm.CoreFeaturesV2)
-		m.ExportSection = m.ExportSection[3:]
+		m.ExportSection = m.ExportSection[4:]
 		return wabin.EncodeModule(m)
 	}()
 	for _, tc := range []struct {
@@ -387,6 +407,63 @@ func TestRewriteRefusesWhatItCannotTrust(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, _, err := Rewrite(tc.in); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAStreamThatEndedItselfGetsItsResponseLineWithoutGo(t *testing.T) {
+	const nameAt, valueAt = 12000, 12100
+	finished := tableState{slotID: 21, slotC: streamAt, live: 3, reuse: true, streamType: 0xABC, rootID: 7, done: true, chunkLen: 4096}
+	for _, tc := range []struct {
+		name      string
+		id        uint32
+		change    func(*tableState)
+		status    uint32 // the host's answer to the add
+		wantAdded bool
+		wantGo    bool
+	}{
+		{"a stream that ended itself is answered Continue", 21, nil, 0, false, false},
+		{"its line is added", 21, func(s *tableState) { s.add = true }, 0, true, false},
+		{"a refused add is left to Go's to report", 21, func(s *tableState) { s.add = true }, 5, true, true},
+		{"a stream that did not end itself is Go's", 21, func(s *tableState) { s.done = false }, 0, false, true},
+		{"another ID in the slot is Go's", 37, nil, 0, false, true},
+		{"ID 0 is Go's", 0, func(s *tableState) { s.slotID = 0 }, 0, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := newInstance(t)
+			before := finished
+			if tc.change != nil {
+				tc.change(&before)
+			}
+			in.setTable(before)
+			in.mod.Memory().WriteString(nameAt, "vary")
+			in.mod.Memory().WriteString(valueAt, "origin")
+			in.setWord(streamAt+OffsetAddName, nameAt)
+			in.setWord(streamAt+OffsetAddName+8, 4)
+			in.setWord(streamAt+OffsetAddValue, valueAt)
+			in.setWord(streamAt+OffsetAddValue+8, 6)
+			in.status = tc.status
+			action := api.DecodeU32(in.call("proxy_on_response_headers", uint64(tc.id), 3, 1)[0])
+			goCalls, _ := in.mod.Memory().ReadUint32Le(recordAt + 24)
+			goID, _ := in.mod.Memory().ReadUint32Le(recordAt + 20)
+			failed, _ := in.mod.Memory().ReadUint32Le(streamAt + OffsetAddFailed)
+			wantAction, wantCalls := uint32(0), uint32(0)
+			if tc.wantGo {
+				wantAction, wantCalls = goResponseAction, 1
+			}
+			if action != wantAction || goCalls != wantCalls || tc.wantGo && goID != tc.id {
+				t.Errorf("action %d, Go's response ran %d times (ID %d); want %d, %d times (ID %d)", action, goCalls, goID, wantAction, wantCalls, tc.id)
+			}
+			wantLines := []string(nil)
+			if tc.wantAdded {
+				wantLines = []string{fmt.Sprintf("%d vary: origin", MapResponseHeaders)}
+			}
+			if fmt.Sprint(in.added) != fmt.Sprint(wantLines) {
+				t.Errorf("added %q, want %q", in.added, wantLines)
+			}
+			if got := in.table(); got.add || failed != tc.status {
+				t.Errorf("after it: add %v, addFailed %d; want false, %d", got.add, failed, tc.status)
 			}
 		})
 	}

@@ -60,7 +60,7 @@ type PostLinkReport struct {
 // copies and clears as word loads and stores (gomoves.Rewrite), and puts
 // callbacks of plain WebAssembly in front of Go's for their usual cases
 // (fastpath.Rewrite: proxy_on_memory_allocate, proxy_on_context_create,
-// proxy_on_delete). Nothing is returned but an error when a step cannot
+// proxy_on_delete, proxy_on_response_headers). Nothing is returned but an error when a step cannot
 // fully read the module.
 func PostLink(module []byte) ([]byte, PostLinkReport, error) {
 	var r PostLinkReport
