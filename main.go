@@ -8,6 +8,8 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/corswasm/corswasm/abi"
 	"github.com/corswasm/corswasm/filter"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
@@ -458,7 +460,7 @@ func (s *stream) answerPreflight() (answered bool, err error) {
 			status, headers, _ := d.LocalResponse(nil)
 			*a = preflightReply{status: status, headers: abi.NewHeaderTemplate(headers), built: true}
 			if d.KeyedValueFixed() {
-				a.whole = a.headers.Append(nil, d.KeyedValue())
+				a.whole = slices.Clone(a.headers.Fill(d.KeyedValue()))
 			}
 		}
 		if a.whole != nil {

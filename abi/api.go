@@ -114,12 +114,11 @@ func SendLocalResponseTemplate(status int, t *HeaderTemplate, value, details str
 	if status < 100 || status > 999 {
 		return errBadStatus
 	}
-	outbound = t.Append(outbound[:0], value)
-	return statusError(callSendLocalResponse(uint32(status), details, nil, outbound))
+	return statusError(callSendLocalResponse(uint32(status), details, nil, t.Fill(value)))
 }
 
 // SendLocalResponseSerialized is SendLocalResponse with headers already
-// serialized (AppendPairs, HeaderTemplate.Append) and no body: an answer
+// serialized (AppendPairs, HeaderTemplate.Fill) and no body: an answer
 // that is the same for many requests is serialized once and handed to
 // the host as it is.
 func SendLocalResponseSerialized(status int, headers []byte, details string) error {

@@ -139,13 +139,48 @@ func TestHeaderTemplateFillsTheFirstValue(t *testing.T) {
 		{"vary", "origin"},
 	}
 	tmpl := NewHeaderTemplate(headers)
-	if headers[0][1] != "placeholder" {
-		t.Fatalf("NewHeaderTemplate changed its argument: %q", headers[0])
+	if headers[0][1] != "placeholder" || headers[2][0] != "vary" {
+		t.Fatalf("NewHeaderTemplate changed its argument: %q", headers)
 	}
-	for _, v := range []string{"https://a.test", "", "*", strings.Repeat("x", 300)} {
-		want := AppendPairs([]byte("prefix"), append([][2]string{{headers[0][0], v}}, headers[1:]...))
-		if got := tmpl.Append([]byte("prefix"), v); !bytes.Equal(got, want) {
-			t.Errorf("Append(%q) =\n%q, want\n%q", v, got, want)
+	// Longer and shorter values in turn: what a value leaves behind must
+	// not show in the next.
+	for _, v := range []string{"https://a.test", "", "*", strings.Repeat("x", 300), "https://b.test:8443", strings.Repeat("y", 7)} {
+		want := append(slices.Clone(headers[1:]), [2]string{headers[0][0], v})
+		got, err := ParsePairs(nil, tmpl.Fill(v))
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("Fill(%q) = %q, %v; want %q", v, got, err, want)
+		}
+	}
+	single := NewHeaderTemplate([][2]string{{"vary", ""}})
+	if got, err := ParsePairs(nil, single.Fill("origin")); err != nil || !slices.Equal(got, [][2]string{{"vary", "origin"}}) {
+		t.Errorf("a template of one header: %q, %v", got, err)
+	}
+}
+
+// copyBytes is assembly in the Wasm build (pairs_wasm.s): this test holds
+// it to copyBytesGo there, for every length up to 40 at every alignment
+// of source and destination, and checks that it writes nothing outside
+// the destination.
+func TestCopyBytesAgreesWithGo(t *testing.T) {
+	src := make([]byte, 64)
+	for i := range src {
+		src[i] = byte(i*37 + 1)
+	}
+	for n := 0; n <= 40; n++ {
+		for so := 0; so < 8; so++ {
+			for do := 0; do < 8; do++ {
+				got, want := make([]byte, 64), make([]byte, 64)
+				for i := range got {
+					got[i], want[i] = 0xEE, 0xEE
+				}
+				if n > 0 {
+					copyBytes(&got[do], &src[so], n)
+					copyBytesGo(&want[do], &src[so], n)
+				}
+				if !bytes.Equal(got, want) || !bytes.Equal(got[do:do+n], src[so:so+n]) {
+					t.Fatalf("copying %d bytes from %d to %d: %x, want %x", n, so, do, got, want)
+				}
+			}
 		}
 	}
 }

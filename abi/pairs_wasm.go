@@ -6,3 +6,8 @@ package abi
 //
 //go:noescape
 func countPairs(buf []byte) int
+
+// copyBytes is copyBytesGo (pairs.go) in WebAssembly (pairs_wasm.s).
+//
+//go:noescape
+func copyBytes(dst, src *byte, n int)
