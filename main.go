@@ -316,17 +316,27 @@ func (s *stream) OnResponseHeaders(int, bool) types.Action {
 
 // writeResponse adds the decision's lines to the upstream's response, or
 // rewrites it: OnResponseHeaders' for a decision that needs more than
-// vary, apart as decide is.
+// vary, apart as decide is. The upstream's lines are read where the host
+// wrote them, one at a time; a slice of them is made only for a rewrite.
 func (s *stream) writeResponse() {
-	hdrs, err := abi.AppendHeaders(s.root.headers[:0], abi.MapResponseHeaders)
-	s.root.headers = hdrs[:0]
+	pairs, err := abi.ReadHeaders(abi.MapResponseHeaders)
 	if err != nil {
 		internalError("reading response headers", err)
 		return
 	}
-	if add, ok := s.d.AppendResponseAdditions(hdrs, s.root.out[:0]); ok {
+	all := pairs // to read again from the start for a rewrite
+	scan := s.d.ScanUpstream()
+	rewrite := false
+	for k, v, ok := pairs.Next(); ok; k, v, ok = pairs.Next() {
+		if !scan.Line(k, v) {
+			rewrite = true
+			break
+		}
+	}
+	if !rewrite {
 		// Lines added one by one: the host keeps the upstream's as they are,
 		// and no line is serialized again.
+		add := scan.AppendAdditions(s.root.out[:0])
 		s.root.out = add[:0]
 		if name, err := abi.AddHeaders(abi.MapResponseHeaders, add); err != nil {
 			internalError("adding "+name, err)
@@ -334,6 +344,8 @@ func (s *stream) writeResponse() {
 		s.report()
 		return
 	}
+	hdrs := all.Append(s.root.headers[:0])
+	s.root.headers = hdrs[:0]
 	out, changed := s.d.RewriteResponse(hdrs, s.root.out[:0])
 	s.root.out = out[:0]
 	if changed {

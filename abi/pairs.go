@@ -26,12 +26,7 @@ func ParsePairs(dst [][2]string, buf []byte) ([][2]string, error) {
 	if n < 0 {
 		return dst, ErrMalformedPairs
 	}
-	ps := newPairs(buf, n)
-	dst = growPairs(dst, n)
-	for k, v, ok := ps.Next(); ok; k, v, ok = ps.Next() {
-		dst = append(dst, [2]string{k, v})
-	}
-	return dst, nil
+	return newPairs(buf, n).Append(growPairs(dst, n)), nil
 }
 
 // AppendPairs serializes pairs as ParsePairs reads them and appends the result to dst.
@@ -177,6 +172,15 @@ func (ps *Pairs) Next() (key, value string, ok bool) {
 	p := unsafe.Add(ps.buf, ps.off)
 	ps.i, ps.off = ps.i+1, ps.off+k+v+2
 	return unsafe.String((*byte)(p), k), unsafe.String((*byte)(unsafe.Add(p, k+1)), v), true
+}
+
+// Append appends the pairs not yet read to dst, without reading them:
+// ps is a copy. A reader copied before a scan reads the whole map again.
+func (ps Pairs) Append(dst [][2]string) [][2]string {
+	for k, v, ok := ps.Next(); ok; k, v, ok = ps.Next() {
+		dst = append(dst, [2]string{k, v})
+	}
+	return dst
 }
 
 // countPairsGo is countPairs in Go: what the native build runs, and what

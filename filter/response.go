@@ -172,34 +172,73 @@ func (d *Decision) RewriteResponse(hdrs, dst [][2]string) ([][2]string, bool) {
 // that owns them, or an empty vary line): then use RewriteResponse. With ok,
 // RewriteResponse(hdrs) is hdrs followed by the added lines. The plugin then
 // adds a few lines instead of writing the whole map back, which serializes
-// every line.
+// every line. ScanUpstream does the same a line at a time.
 func (d *Decision) AppendResponseAdditions(hdrs, dst [][2]string) (add [][2]string, ok bool) {
-	if !d.NeedsResponse() {
-		return dst, true
-	}
-	if d.VaryOnly() {
-		return append(dst, [2]string{"vary", "origin"}), true
-	}
-	p := d.policy
-	owned := d.Kind == KindActual || p.anyOrigin
-	varied := p.anyOrigin
+	u := d.ScanUpstream()
 	for _, h := range hdrs {
-		name := h[0]
-		switch {
-		case owned && hasPrefix(name, "access-control-"):
+		if !u.Line(h[0], h[1]) {
 			return dst, false
-		case name == "vary":
-			if strings.Trim(h[1], " \t") == "" {
-				return dst, false
-			}
-			varied = varied || varyCoversOrigin(h[1])
 		}
 	}
-	dst = d.appendOwnLines(dst, owned)
-	if !varied {
+	return u.AppendAdditions(dst), true
+}
+
+// UpstreamScan is AppendResponseAdditions for a plugin that reads the
+// upstream's response lines one at a time, without making a slice of
+// them: Line for each, then AppendAdditions, or RewriteResponse once Line
+// says the lines cannot all stay.
+type UpstreamScan struct {
+	d *Decision
+	// reads says the additions depend on the upstream's lines; owned
+	// that the policy's CORS lines replace the upstream's; varied that
+	// the response varies by origin already (a "*" policy's needs no
+	// vary line).
+	reads, owned, varied bool
+}
+
+// ScanUpstream starts a scan of the upstream's response lines.
+func (d *Decision) ScanUpstream() UpstreamScan {
+	u := UpstreamScan{d: d}
+	if d.NeedsResponse() && !d.VaryOnly() {
+		u.reads = true
+		u.owned = d.Kind == KindActual || d.policy.anyOrigin
+		u.varied = d.policy.anyOrigin
+	}
+	return u
+}
+
+// Line takes in one line of the upstream's response. It returns false when
+// the line must go or change (an access-control-* line of the upstream's
+// under a policy that owns them, or an empty vary line): the response must
+// then be rewritten (RewriteResponse), and the scan is over.
+func (u *UpstreamScan) Line(name, value string) bool {
+	switch {
+	case u.owned && hasPrefix(name, "access-control-"):
+		return false
+	case name == "vary" && u.reads:
+		if strings.Trim(value, " \t") == "" {
+			return false
+		}
+		u.varied = u.varied || varyCoversOrigin(value)
+	}
+	return true
+}
+
+// AppendAdditions appends to dst the lines to add to the upstream's, which
+// Line took in and let stay.
+func (u *UpstreamScan) AppendAdditions(dst [][2]string) [][2]string {
+	d := u.d
+	switch {
+	case !d.NeedsResponse():
+		return dst
+	case d.VaryOnly():
+		return append(dst, [2]string{"vary", "origin"})
+	}
+	dst = d.appendOwnLines(dst, u.owned)
+	if !u.varied {
 		dst = append(dst, [2]string{"vary", "origin"})
 	}
-	return dst, true
+	return dst
 }
 
 // appendOwnLines appends the lines the plugin sets on a response besides
