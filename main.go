@@ -126,8 +126,11 @@ type root struct {
 	counters []filter.Counter
 	line     []byte
 	// replies are the preflights' answers by Decision.LocalResponseKey,
-	// serialized on first use.
-	replies []preflightReply
+	// serialized on first use; additions the lines added to responses, by
+	// UpstreamScan.AdditionsKey, built on first use (their first value,
+	// the last request's, views that request's memory until the next).
+	replies   []preflightReply
+	additions [][][2]string
 	// reports are the metrics a decision increments, by
 	// Decision.CountersKey, found on first use.
 	reports []reportMetrics
@@ -165,6 +168,7 @@ func (r *root) OnConfigure(data []byte) bool {
 	r.policies = definePolicyCounters(cfg, nil)
 	r.cfg = cfg
 	r.replies = make([]preflightReply, 5*cfg.NumPolicies())
+	r.additions = make([][][2]string, 2*cfg.NumPolicies())
 	r.reports = make([]reportMetrics, 8*cfg.NumPolicies())
 	r.noOrigin = cfg.Evaluate(&filter.Request{})
 	r.noOriginSilent = len(r.noOrigin.Counters(nil)) == 0 && r.noOrigin.LogLine() == ""
@@ -335,9 +339,20 @@ func (s *stream) writeResponse() {
 	}
 	if !rewrite {
 		// Lines added one by one: the host keeps the upstream's as they are,
-		// and no line is serialized again.
-		add := scan.AppendAdditions(s.root.out[:0])
-		s.root.out = add[:0]
+		// and no line is serialized again. The usual sets of lines are built
+		// once, and their first value set per request.
+		var add [][2]string
+		if key, ok := scan.AdditionsKey(); ok {
+			a := &s.root.additions[key]
+			if *a == nil {
+				*a = scan.AppendAdditions(nil)
+			}
+			(*a)[0][1] = scan.KeyedValue()
+			add = *a
+		} else {
+			add = scan.AppendAdditions(s.root.out[:0])
+			s.root.out = add[:0]
+		}
 		if name, err := abi.AddHeaders(abi.MapResponseHeaders, add); err != nil {
 			internalError("adding "+name, err)
 		}

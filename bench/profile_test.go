@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/corswasm/corswasm/internal/testmodule"
+	"github.com/corswasm/corswasm/internal/wasmhost"
 )
 
 // The profile summary (issue 14, item 2): TestWasmCallCounts sorts the Wasm
@@ -265,11 +266,12 @@ func TestPerfLoop(t *testing.T) {
 	}
 	n := 0
 	if *perfN >= 0 {
-		for ; n < *perfN; n++ {
-			if _, err := p.Do(s.request, upstream); err != nil {
-				t.Fatal(err)
-			}
+		n = *perfN
+		perfMark()
+		if err := perfExchanges(p, s, n); err != nil {
+			t.Fatal(err)
 		}
+		perfMark()
 	}
 	for deadline := time.Now().Add(*perfTime); *perfN < 0 && time.Now().Before(deadline); n += 1000 {
 		for range 1000 {
@@ -279,6 +281,26 @@ func TestPerfLoop(t *testing.T) {
 		}
 	}
 	fmt.Printf("%s%d\t%.3f\n", perfLinePrefix, n, time.Since(started).Seconds())
+}
+
+// perfMark marks the start and the end of perfExchanges' run for
+// callgrind (scripts/wasm-instructions.sh dumps its counts on each call:
+// the second dump holds the exchanges alone, without the compilation and
+// start before them, whose count varies from run to run).
+//
+//go:noinline
+func perfMark() { perfMarks++ }
+
+var perfMarks int
+
+// perfExchanges runs n exchanges of s.
+func perfExchanges(p *wasmhost.Plugin, s scenario, n int) error {
+	for range n {
+		if _, err := p.Do(s.request, upstream); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // perfLoopModule returns the module TestPerfLoop runs (-perf.module), kept

@@ -86,6 +86,9 @@ type fuzzPolicy struct {
 	replies sync.Map // int -> string
 	// fixed are the whole answers of the keys whose KeyedValue is fixed.
 	fixed sync.Map // int -> string
+	// additions are the response additions seen by
+	// UpstreamScan.AdditionsKey, their first value blanked.
+	additions sync.Map // int -> string
 }
 
 // checkFastPaths checks that the plugin's shortcuts give what the general
@@ -105,6 +108,7 @@ func checkFastPaths(t *testing.T, fp *fuzzPolicy, d *Decision, upstream [][2]str
 			t.Errorf("additions %q to %q, but RewriteResponse gives %q (changed %v)", add, upstream, rewritten, changed)
 		}
 	}
+	checkAdditionsKey(t, fp, d, upstream)
 	status, hdrs, ok := d.LocalResponse(nil)
 	key, keyed := d.LocalResponseKey()
 	if !keyed {
@@ -134,6 +138,36 @@ func checkFastPaths(t *testing.T, fp *fuzzPolicy, d *Decision, upstream [][2]str
 	answer := strconv.Itoa(status) + fmt.Sprint(hdrs)
 	if prev, loaded := fp.replies.LoadOrStore(key, answer); loaded && prev != answer {
 		t.Errorf("LocalResponseKey %d for two answers:\n  %s\n  %s", key, prev, answer)
+	}
+}
+
+// checkAdditionsKey checks that the scans with the same AdditionsKey add
+// the same lines but for the first, access-control-allow-origin:
+// KeyedValue.
+func checkAdditionsKey(t *testing.T, fp *fuzzPolicy, d *Decision, upstream [][2]string) {
+	t.Helper()
+	u := d.ScanUpstream()
+	for _, h := range upstream {
+		if !u.Line(h[0], h[1]) {
+			return
+		}
+	}
+	key, ok := u.AdditionsKey()
+	if !ok {
+		return
+	}
+	lines := u.AppendAdditions(nil)
+	if len(lines) == 0 || lines[0] != [2]string{"access-control-allow-origin", u.KeyedValue()} {
+		t.Errorf("AdditionsKey %d for the additions %q (KeyedValue %q)", key, lines, u.KeyedValue())
+		return
+	}
+	if key < 0 || key >= 2*fp.cfg.NumPolicies() {
+		t.Errorf("AdditionsKey %d out of range for %d policies", key, fp.cfg.NumPolicies())
+	}
+	lines[0][1] = ""
+	set := fmt.Sprint(lines)
+	if prev, loaded := fp.additions.LoadOrStore(key, set); loaded && prev != set {
+		t.Errorf("AdditionsKey %d for two sets of lines:\n  %s\n  %s", key, prev, set)
 	}
 }
 

@@ -224,6 +224,30 @@ func (u *UpstreamScan) Line(name, value string) bool {
 	return true
 }
 
+// AdditionsKey identifies the lines AppendAdditions appends, but for the
+// value of the first (access-control-allow-origin, KeyedValue): two scans
+// with the same key append the same lines otherwise, so that the plugin
+// builds each set once per configuration and sets that value per request,
+// as LocalResponseKey lets it serialize a preflight's answer once. ok is
+// false when the lines have no such form (no CORS lines to set, or a
+// debug denial's reason). Keys are below 2 * Config.NumPolicies().
+func (u *UpstreamScan) AdditionsKey() (key int, ok bool) {
+	d := u.d
+	if !u.reads || !u.owned || !d.Allowed && d.Kind != KindNoOrigin {
+		return 0, false
+	}
+	key = 2 * d.policy.index
+	if u.varied {
+		key++
+	}
+	return key, true
+}
+
+// KeyedValue is the value of the first line of the additions AdditionsKey
+// identifies: the access-control-allow-origin, the request's origin or
+// "*".
+func (u *UpstreamScan) KeyedValue() string { return u.d.allowOrigin() }
+
 // AppendAdditions appends to dst the lines to add to the upstream's, which
 // Line took in and let stay.
 func (u *UpstreamScan) AppendAdditions(dst [][2]string) [][2]string {

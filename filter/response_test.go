@@ -140,3 +140,65 @@ func TestKeyedValueFixedWhenEveryAnswerOfTheKeyIsTheSame(t *testing.T) {
 		}
 	}
 }
+
+// TestAdditionsKeySeparatesEveryLineSet runs actual requests from two
+// origins, and requests without Origin, under three policies, to
+// upstreams that vary by origin or not, and checks that two scans share
+// an AdditionsKey only when their lines are the same but for
+// access-control-allow-origin, that each policy and upstream gets a key,
+// and that a debug denial has none.
+func TestAdditionsKeySeparatesEveryLineSet(t *testing.T) {
+	cfg := mustParse(t, `{"policies": [
+		{"name": "a", "match": {"pathPrefixes": ["/a"]}, "allowOrigins": ["https://x.test", "https://y.test"], "allowCredentials": true, "exposeHeaders": ["x-id"]},
+		{"name": "b", "match": {"pathPrefixes": ["/b"]}, "allowOrigins": ["https://x.test", "https://y.test"]},
+		{"name": "any", "match": {"pathPrefixes": ["/c"]}, "allowOrigins": ["*"]}]}`)
+	seen := map[int]string{}
+	for _, path := range []string{"/a", "/b", "/c"} {
+		for _, origin := range []string{"https://x.test", "https://y.test", ""} {
+			for _, upstream := range [][][2]string{{{":status", "200"}}, {{":status", "200"}, {"vary", "Origin"}}} {
+				var r Request
+				r.AddHeaders([][2]string{{":method", "GET"}, {":path", path}})
+				if origin != "" {
+					r.AddHeader("origin", origin)
+				}
+				d := cfg.Evaluate(&r)
+				u := d.ScanUpstream()
+				for _, h := range upstream {
+					if !u.Line(h[0], h[1]) {
+						t.Fatalf("%s %q: the upstream's %q must go", path, origin, h)
+					}
+				}
+				key, ok := u.AdditionsKey()
+				lines := u.AppendAdditions(nil)
+				if !ok {
+					if origin != "" {
+						t.Errorf("%s %q %q: no AdditionsKey for %q", path, origin, upstream, lines)
+					}
+					continue
+				}
+				if lines[0] != [2]string{"access-control-allow-origin", u.KeyedValue()} {
+					t.Fatalf("%s %q: first line %q, KeyedValue %q", path, origin, lines[0], u.KeyedValue())
+				}
+				lines[0][1] = ""
+				set := fmt.Sprint(lines)
+				if prev, dup := seen[key]; dup && prev != set {
+					t.Errorf("key %d for two sets:\n  %s\n  %s", key, prev, set)
+				}
+				seen[key] = set
+			}
+		}
+	}
+	// Two keys for a and b each (the upstream varies by origin or not),
+	// one for "*", whose responses need no vary line.
+	if len(seen) != 5 {
+		t.Errorf("%d keys for the three policies; want 5", len(seen))
+	}
+	debug := mustParse(t, `{"debug": true, "allowOrigins": ["https://x.test"]}`)
+	var r Request
+	r.AddHeaders([][2]string{{":method", "GET"}, {"origin", "https://evil.test"}})
+	d := debug.Evaluate(&r)
+	u := d.ScanUpstream()
+	if key, ok := u.AdditionsKey(); ok {
+		t.Errorf("a debug denial's additions %q have AdditionsKey %d", u.AppendAdditions(nil), key)
+	}
+}

@@ -7,17 +7,21 @@
 #
 #   scripts/wasm-instructions.sh 'allowed preflight' [EXCHANGES]
 #
-# Each module runs twice under callgrind, for 0 and for EXCHANGES warm
-# exchanges (default 40000) after a first one (bench's TestPerfLoop, with
-# wazero's compiler and perf map: the perfmap build tag); the difference,
-# divided by EXCHANGES, is the cost of an exchange: the module's machine
-# code, the host functions, wazero and the Go runtime under them.
-# bench/wasmperf names the module's functions from the perf map. The
-# counts are x86-64 instructions of wazero's machine code, not Wasm
-# instructions. GOGC=off and GODEBUG=asyncpreemptoff=1 keep the collector
-# and preemption signals out of the count (callgrind does not survive the
-# latter). Needs valgrind (Debian: valgrind); skips, saying so, without it.
-# Takes about two minutes per scenario.
+# Each module runs under callgrind for EXCHANGES warm exchanges (default
+# 40000) after a first one (bench's TestPerfLoop, with wazero's compiler
+# and perf map: the perfmap build tag), and callgrind dumps its counts
+# when the exchanges start and when they end (--dump-before on bench's
+# perfMark), so that the second dump holds the exchanges alone: the
+# module's machine code, the host functions, wazero and the Go runtime
+# under them, but not the compilation and start before them, whose count
+# varies by thousands of instructions per exchange from run to run. Its
+# count divided by EXCHANGES is the cost of an exchange. bench/wasmperf names the
+# module's functions from the perf map. The counts are x86-64 instructions
+# of wazero's machine code, not Wasm instructions. GOGC=off and
+# GODEBUG=asyncpreemptoff=1 keep the collector and preemption signals out
+# of the count (callgrind does not survive the latter). Needs valgrind
+# (Debian: valgrind); skips, saying so, without it. Takes about a minute
+# per scenario.
 set -euo pipefail
 scenario=${1:?usage: scripts/wasm-instructions.sh SCENARIO [EXCHANGES], e.g. 'allowed preflight'}
 n=${2:-40000}
@@ -41,11 +45,13 @@ for m in plugin callfloor; do
 	}
 done
 
-# count MODULE EXCHANGES: runs the loop under callgrind; leaves the profile
-# in $work/MODULE.EXCHANGES.out and the process ID in $work/MODULE.EXCHANGES.pid.
+# count MODULE EXCHANGES: runs the loop under callgrind; leaves the
+# exchanges' profile in $work/MODULE.out.2 and the process ID in
+# $work/MODULE.pid.
 count() {
-	local out=$work/$1.$2
+	local out=$work/$1
 	(cd bench && GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --smc-check=all-non-file \
+		--dump-before='*bench.perfMark' \
 		--callgrind-out-file="$out.out" "$work/bench.test" -test.run '^TestPerfLoop$' \
 		-perf.scenario "$scenario" -perf.module "$1" -perf.n "$2" -perf.dir "$work") >"$out.log" 2>&1 || {
 		cat "$out.log" >&2
@@ -53,19 +59,18 @@ count() {
 	}
 	grep -o '^==[0-9]*==' "$out.log" | head -1 | tr -d = >"$out.pid"
 }
-total() { grep -o 'Collected : [0-9]*' "$work/$1.$2.log" | awk '{print $3}'; }
+total() { awk '/^totals:/ {print $2}' "$work/$1.out.2"; }
 
 # Two at a time: the machines have two CPUs.
-count plugin 0 & count callfloor 0 & wait
 count plugin "$n" & count callfloor "$n" & wait
-rm -f "/tmp/perf-$(cat "$work/plugin.0.pid").map" "/tmp/perf-$(cat "$work/callfloor.0.pid").map" "/tmp/perf-$(cat "$work/callfloor.$n.pid").map"
-perfmap=/tmp/perf-$(cat "$work/plugin.$n.pid").map
-plugin=$((($(total plugin "$n") - $(total plugin 0)) / n))
-floor=$((($(total callfloor "$n") - $(total callfloor 0)) / n))
+rm -f "/tmp/perf-$(cat "$work/callfloor.pid").map"
+perfmap=/tmp/perf-$(cat "$work/plugin.pid").map
+plugin=$(($(total plugin) / n))
+floor=$(($(total callfloor) / n))
 echo "$scenario: instructions per exchange ($n exchanges, callgrind)"
 echo "  plugin              $plugin"
 echo "  call-matched floor  $floor"
 awk -v p="$plugin" -v f="$floor" 'BEGIN { printf "  plugin / floor      %.2fx\n", p / f }'
-callgrind_annotate --threshold=100 "$work/plugin.$n.out" 2>/dev/null |
+callgrind_annotate --threshold=100 "$work/plugin.out.2" 2>/dev/null |
 	"$work/wasmperf" -map "$perfmap" -exchanges "$n" -top 25
 rm -f "$perfmap"
