@@ -127,7 +127,7 @@ func instructionsBy(r io.Reader, w io.Writer, syms []symbol, exchanges float64, 
 	if wasm == 0 {
 		return fmt.Errorf("no instruction in a Wasm function of the perf map")
 	}
-	fmt.Fprintf(w, "module: %.0f instructions per exchange (the whole process: %.0f, compilation included)\n", wasm/exchanges, total/exchanges)
+	fmt.Fprintf(w, "module: %.0f instructions per exchange (of %.0f counted in all)\n", wasm/exchanges, total/exchanges)
 	for _, name := range mostFirst(byFunc, top) {
 		fmt.Fprintf(w, "%8.0f  %5.1f%%  %s\n", byFunc[name]/exchanges, 100*byFunc[name]/wasm, name)
 	}

@@ -39,7 +39,7 @@ Ir                   file:function
 	}
 	got := out.String()
 	for _, want := range []string{
-		"module: 350 instructions per exchange (the whole process: 1000, compilation included)\n",
+		"module: 350 instructions per exchange (of 1000 counted in all)\n",
 		"     300   85.7%  abi.ParsePairs\n",
 		"      50   14.3%  runtime.memmove\n",
 	} {
