@@ -12,7 +12,11 @@ package abi
 // probing cost the module about 600 instructions per stream in put and
 // remove (bench/, scripts/wasm-instructions.sh); a Go map costs a dozen
 // Wasm calls per operation. ID 0 is never a stream (it is the root's
-// parent), so it marks an empty slot.
+// parent), so it marks a slot without a live context: an empty one, or
+// one where a finished stream's context is parked for the next stream of
+// its root (park, unpark); a parked context leaves its slot for the
+// released ones (evict) when another stream needs the slot, or the table
+// grows.
 type contexts struct {
 	direct []contextSlot // a power of two in length, or empty
 	over   map[uint32]*streamContext
