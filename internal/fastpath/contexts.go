@@ -10,6 +10,17 @@ func (c *code) slot(idLocal byte) *code {
 	return c.i32c(4).add(wasm.OpcodeI32Shl, wasm.OpcodeI32Add) // SlotSize is 16
 }
 
+// liveContext leaves in local ctx the context of the ID in local 0, its
+// slot's address in local slotLocal, or branches to the end of the block
+// it is in (to Go's callback) when ID 0, an empty table or a slot of
+// another ID says the table does not hold it there.
+func (c *code) liveContext(slotLocal, ctx byte) *code {
+	c.get(0).add(wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 0)
+	c.cb().load(OffsetSlotsLen).add(wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 0)
+	c.slot(0).add(wasm.OpcodeLocalTee, slotLocal).load(OffsetSlotID).get(0).add(wasm.OpcodeI32Ne, wasm.OpcodeBrIf, 0)
+	return c.get(slotLocal).load(OffsetSlotC).add(wasm.OpcodeLocalSet, ctx)
+}
+
 // spareBytes adds (sign 1) or takes (sign -1) the chunk length of the
 // context in local ctx to or from cb.spareBytes, as a whole word.
 func (c *code) spareBytes(ctx byte, sign int) *code {
@@ -76,13 +87,7 @@ func deleteBody(at site) []byte {
 	br := func() { c.add(wasm.OpcodeBrIf, 0) }
 	brIfZero := func() { c.add(wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 0) }
 	c.add(wasm.OpcodeBlock, 0x40)
-	c.get(0)
-	brIfZero()
-	c.cb().load(OffsetSlotsLen)
-	brIfZero()
-	c.slot(0).add(wasm.OpcodeLocalTee, 1).load(OffsetSlotID).get(0).add(wasm.OpcodeI32Ne)
-	br()
-	c.get(1).load(OffsetSlotC).add(wasm.OpcodeLocalSet, 2)
+	c.liveContext(1, 2)
 	c.cb().load8(OffsetReuse)
 	brIfZero()
 	c.get(2).load(OffsetStreamType)
@@ -132,12 +137,8 @@ func responseBody(at site) []byte {
 	c := newCode(at)
 	brIfZero := func() { c.add(wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 0) }
 	c.add(wasm.OpcodeBlock, 0x40)
-	c.get(0)
-	brIfZero()
-	c.cb().load(OffsetSlotsLen)
-	brIfZero()
-	c.slot(0).add(wasm.OpcodeLocalTee, 3).load(OffsetSlotID).get(0).add(wasm.OpcodeI32Ne, wasm.OpcodeBrIf, 0)
-	c.get(3).load(OffsetSlotC).add(wasm.OpcodeLocalTee, 4).load8(OffsetDone)
+	c.liveContext(3, 4)
+	c.get(4).load8(OffsetDone)
 	brIfZero()
 	c.get(4).load8(OffsetAdd).add(wasm.OpcodeIf, 0x40)
 	c.get(4).i32c(0).mem(wasm.OpcodeI32Store8, 0, OffsetAdd)

@@ -156,11 +156,8 @@ func emptyType(code []byte, in wasmcode.Instr) bool {
 
 // rewriteFunc rewrites the instructions of one function.
 func rewriteFunc(code []byte, r *Report) ([]byte, error) {
-	var ins []wasmcode.Instr
-	if err := wasmcode.Decode(code, func(in wasmcode.Instr) error {
-		ins = append(ins, in)
-		return nil
-	}); err != nil {
+	ins, err := wasmcode.DecodeAll(code)
+	if err != nil {
 		return nil, err
 	}
 	d, ok, err := findDispatch(code, ins)

@@ -93,11 +93,8 @@ func Rewrite(module []byte) ([]byte, Report, error) {
 
 // rewriteFunc rewrites the instructions of one function.
 func rewriteFunc(code []byte, r *Report) ([]byte, error) {
-	var ins []wasmcode.Instr
-	if err := wasmcode.Decode(code, func(in wasmcode.Instr) error {
-		ins = append(ins, in)
-		return nil
-	}); err != nil {
+	ins, err := wasmcode.DecodeAll(code)
+	if err != nil {
 		return nil, err
 	}
 	var out []byte // nil until the first rewrite

@@ -181,6 +181,16 @@ func Decode(body []byte, fn func(in Instr) error) error {
 	return nil
 }
 
+// DecodeAll is Decode into a slice: the instructions of body, in order.
+func DecodeAll(body []byte) ([]Instr, error) {
+	var ins []Instr
+	err := Decode(body, func(in Instr) error {
+		ins = append(ins, in)
+		return nil
+	})
+	return ins, err
+}
+
 // Uleb reads an unsigned LEB128 number of at most max bytes at b[p:], and
 // returns it with its length.
 func Uleb(b []byte, p, max int) (uint32, int, error) {
