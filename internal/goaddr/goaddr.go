@@ -42,20 +42,12 @@ const (
 	firstStore     = 0x36 // i32.store; the loads come before it
 )
 
-// maxOffset bounds the offsets Rewrite writes: a memarg offset is a u32.
-const maxOffset = 1<<32 - 1
-
 // Rewrite returns module with the stack addresses of its code folded into
 // their loads and stores (see the package documentation), and what it did.
 // Every section but the code section is copied as it is. Rewriting a
 // rewritten module changes nothing.
 func Rewrite(module []byte) ([]byte, Report, error) {
-	var r Report
-	out, err := wasmcode.RewriteCode(module, func(code []byte) ([]byte, error) { return rewriteFunc(code, &r) })
-	if err != nil {
-		return nil, Report{}, err
-	}
-	return out, r, nil
+	return wasmcode.RewriteFuncs(module, rewriteFunc)
 }
 
 // rewriteFunc rewrites the instructions of one function.
@@ -88,7 +80,7 @@ func rewriteFunc(code []byte, r *Report) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if align >= 64 || uint64(offset)+uint64(c) > maxOffset {
+		if align >= 64 || uint64(offset)+uint64(c) > wasmcode.MaxOffset {
 			continue // a multi-memory memarg, or an offset past u32
 		}
 		if out == nil {
@@ -119,7 +111,7 @@ func stackAddress(code []byte, ins []wasmcode.Instr) (int64, bool) {
 		return 0, false
 	}
 	c, _, err := wasmcode.Sleb(code, ins[2].Imm, 10)
-	return c, err == nil && c >= 0 && c <= maxOffset
+	return c, err == nil && c >= 0 && c <= wasmcode.MaxOffset
 }
 
 func isLoadOrStore(op byte) bool { return op >= wasmcode.OpLoadFirst && op <= wasmcode.OpStoreLast }

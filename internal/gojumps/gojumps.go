@@ -43,12 +43,7 @@ type Report struct {
 // code section is copied as it is. Rewriting a rewritten module changes
 // nothing.
 func Rewrite(module []byte) ([]byte, Report, error) {
-	var r Report
-	out, err := wasmcode.RewriteCode(module, func(code []byte) ([]byte, error) { return rewriteFunc(code, &r) })
-	if err != nil {
-		return nil, Report{}, err
-	}
-	return out, r, nil
+	return wasmcode.RewriteFuncs(module, rewriteFunc)
 }
 
 // dispatch is Go's dispatch nest at the head of a function: the indexes

@@ -75,20 +75,12 @@ const (
 	alignWord      = 3 // the natural alignment of an i64, as Go writes it
 )
 
-// maxOffset bounds the offsets Rewrite writes: a memarg offset is a u32.
-const maxOffset = 1<<32 - 1
-
 // Rewrite returns module with its small constant-size memory.copy and
 // memory.fill written as loads and stores (see the package
 // documentation), and what it did. Every section but the code section is
 // copied as it is. Rewriting a rewritten module changes nothing.
 func Rewrite(module []byte) ([]byte, Report, error) {
-	var r Report
-	out, err := wasmcode.RewriteCode(module, func(code []byte) ([]byte, error) { return rewriteFunc(code, &r) })
-	if err != nil {
-		return nil, Report{}, err
-	}
-	return out, r, nil
+	return wasmcode.RewriteFuncs(module, rewriteFunc)
 }
 
 // rewriteFunc rewrites the instructions of one function.
@@ -215,14 +207,14 @@ func addressBefore(code []byte, ins []wasmcode.Instr, end int, size uint64) (add
 		a, start = address{append(bytesOf(end-2), opI32WrapI64), 0}, end-2
 	case op(end-2) == wasmcode.OpI64Const:
 		c, ok := constant(code, ins[end-2], wasmcode.OpI64Const)
-		if !ok || c < 0 || c > maxOffset {
+		if !ok || c < 0 || c > wasmcode.MaxOffset {
 			return address{}, 0, false
 		}
 		a, start = address{[]byte{wasmcode.OpI32Const, 0}, uint64(c)}, end-2
 	default:
 		return address{}, 0, false
 	}
-	if a.offset+size > maxOffset {
+	if a.offset+size > wasmcode.MaxOffset {
 		return address{}, 0, false
 	}
 	return a, start, true

@@ -293,6 +293,24 @@ func Sections(module []byte, fn func(id byte, start, payload, end int) error) er
 
 const sectionCode = 10
 
+// MaxOffset is the largest offset a load or store takes: a memarg offset
+// is a u32.
+const MaxOffset = 1<<32 - 1
+
+// RewriteFuncs is RewriteCode for a rewrite that keeps a report of type R
+// across the module's functions: fn rewrites one function's instructions
+// and adds to the report. It returns the module and the report, or the
+// first error with an empty report.
+func RewriteFuncs[R any](module []byte, fn func(instrs []byte, r *R) ([]byte, error)) ([]byte, R, error) {
+	var r R
+	out, err := RewriteCode(module, func(instrs []byte) ([]byte, error) { return fn(instrs, &r) })
+	if err != nil {
+		var zero R
+		return nil, zero, err
+	}
+	return out, r, nil
+}
+
 // RewriteCode returns module with the instructions of each function of its
 // code section replaced by what fn returns for them (the function's
 // locals are kept); every other section is copied as it is. It returns
