@@ -134,6 +134,9 @@ type root struct {
 	// reports are the metrics a decision increments, by
 	// Decision.CountersKey, found on first use.
 	reports []reportMetrics
+	// memo remembers the verdicts of the origins cfg parses (none of a
+	// policy's exact origins): a repeat costs a lookup (filter.OriginMemo).
+	memo filter.OriginMemo
 	// compareLine is the report comparison's log line: a buffer of its own,
 	// as a host that keeps a view of a logged line (the SDK's emulator)
 	// would otherwise see the denial line logged before it overwritten.
@@ -265,7 +268,7 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 		}
 		s.req.RouteName = name
 	}
-	s.own = cfg.Evaluate(&s.req)
+	s.own = cfg.EvaluateMemo(&s.req, &s.root.memo)
 	s.d = &s.own
 
 	if s.d.Kind == filter.KindPreflight {

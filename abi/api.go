@@ -39,6 +39,7 @@ func LogBytes(level LogLevel, msg []byte) {
 // header, the host returns one of them.
 func GetHeader(mapType MapType, name string) (value string, ok bool) {
 	st, data, size := callGetHeaderMapValue(uint32(mapType), name)
+	afterHostReply()
 	var b []byte
 	var err error
 	switch st {
@@ -81,6 +82,7 @@ func GetHeaders(mapType MapType) ([][2]string, error) {
 // returns the extended slice. The strings are views of memory the host wrote.
 func AppendHeaders(dst [][2]string, mapType MapType) ([][2]string, error) {
 	st, data, size := callGetHeaderMapPairs(uint32(mapType))
+	afterHostReply()
 	if st != statusOK {
 		return dst, failure(st)
 	}
@@ -136,6 +138,7 @@ func SendLocalResponseSerialized(status int, headers []byte, details string) err
 func GetProperty(path ...string) (value string, ok bool, err error) {
 	outbound = AppendPath(outbound[:0], path)
 	st, data, size := callGetProperty(outbound)
+	afterHostReply()
 	if st == statusNotFound {
 		return "", false, nil
 	}
@@ -172,7 +175,9 @@ var errBadStatus = errors.New("abi: HTTP status out of range")
 // getBuffer reads the first size bytes of a host buffer (e.g. the plugin
 // configuration).
 func getBuffer(bufferType, size uint32) ([]byte, error) {
-	return claimResult(callGetBufferBytes(bufferType, 0, size))
+	st, data, n := callGetBufferBytes(bufferType, 0, size)
+	afterHostReply()
+	return claimResult(st, data, n)
 }
 
 // claimResult turns a host call's status and result slots into the bytes the

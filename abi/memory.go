@@ -116,6 +116,9 @@ func allocate(size uint32) uint32 {
 	if size == 0 || size > maxHostData {
 		return 0
 	}
+	// Go's allocator may grow the memory here, in a call nested in the
+	// host call (afterHostReply).
+	grewInHostCall = true
 	var b []byte
 	if c := cb.stream; c != nil {
 		b = c.mem.take(int(size))
@@ -125,6 +128,32 @@ func allocate(size uint32) uint32 {
 	}
 	cb.last, cb.lastSize = addrOf(b), size
 	return cb.last
+}
+
+// grewInHostCall says that allocate ran Go's allocator since the last
+// host call's reply (the plain-WebAssembly allocator of internal/fastpath
+// takes from a chunk, and never grows the memory).
+var grewInHostCall bool
+
+// afterHostReply follows, in the function that made it, every host call
+// whose reply the host writes through proxy_on_memory_allocate (inline: a
+// call in claim, or in the call wrappers, which inline, would cost each
+// reply a Wasm frame of its own). When Go's allocator ran there, it
+// may have grown the memory, and the WAMR of proxy-wasm-cpp-host's Envoy
+// 1.29-1.32 commit (2.1.1, fast interpreter) then bounds memory.copy and
+// memory.fill by the size the callback started with: runtime.memmove from
+// the reply (a denial's log line copying the origin) traps as out of
+// bounds, and the VM is lost (cpphost's TestMemoryGrownInAHostCall). A
+// memory.grow of 0 pages in the callback itself makes it read the size
+// again; it costs the rare reply that needed Go's allocator (in wazero, a
+// call out of the machine code), and the others a test of one flag. (A
+// host call that fails after allocating leaves the flag for the next
+// reply: Envoy writes a reply only to return it.)
+func afterHostReply() {
+	if grewInHostCall {
+		grewInHostCall = false
+		refreshMemorySize()
+	}
 }
 
 // claim returns the size bytes the host wrote at addr, which must be the

@@ -4,6 +4,11 @@ package abi
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -299,4 +304,72 @@ func TestArenaGrowsWithoutMovingWhatWasRead(t *testing.T) {
 	if again := a.take(10); &again[0] != &a.chunk[0] {
 		t.Fatal("reset did not rewind the arena")
 	}
+}
+
+// TestEveryHostReplyIsFollowedByAfterHostReply reads the package's
+// sources: the host calls that hand the module a reply (the host then
+// calls proxy_on_memory_allocate, where Go's allocator may grow the memory)
+// are the four of host_wasip1.go that pass &slotSize, and each function
+// that makes one must run afterHostReply next, or a memory.copy from the
+// reply traps on the WAMR of the Envoy 1.29-1.32 era (cpphost's
+// TestMemoryGrownInAHostCall).
+func TestEveryHostReplyIsFollowedByAfterHostReply(t *testing.T) {
+	fset := token.NewFileSet()
+	pkg := map[string]*ast.FuncDecl{}
+	files, _ := filepath.Glob("*.go")
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Body != nil {
+				pkg[fn.Name.Name] = fn
+			}
+		}
+	}
+	replies := map[string]bool{}
+	for name, fn := range pkg {
+		if l := fn.Body.List; len(l) >= 2 && strings.Contains(types.ExprString(stmtExpr(l[len(l)-2])), "&slotSize") {
+			replies[name] = true
+		}
+	}
+	if len(replies) != 4 {
+		t.Fatalf("host calls with a reply: %v, want the 4 of get_header_map_value, get_header_map_pairs, get_property and get_buffer_bytes", replies)
+	}
+	callers := 0
+	for name, fn := range pkg {
+		for i, st := range fn.Body.List {
+			call, ok := stmtExpr(st).(*ast.CallExpr)
+			if !ok || !replies[types.ExprString(call.Fun)] {
+				continue
+			}
+			callers++
+			next := ""
+			if i+1 < len(fn.Body.List) {
+				next = types.ExprString(stmtExpr(fn.Body.List[i+1]))
+			}
+			if next != "afterHostReply()" {
+				t.Errorf("%s: %s is followed by %q, want afterHostReply()", name, types.ExprString(call), next)
+			}
+		}
+	}
+	if callers < 4 {
+		t.Errorf("found %d calls of the four, want every one of them called", callers)
+	}
+}
+
+// stmtExpr is the expression of an assignment's right side or of an
+// expression statement, nil for other statements.
+func stmtExpr(st ast.Stmt) ast.Expr {
+	switch s := st.(type) {
+	case *ast.AssignStmt:
+		return s.Rhs[0]
+	case *ast.ExprStmt:
+		return s.X
+	}
+	return nil
 }

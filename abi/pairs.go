@@ -220,6 +220,7 @@ func countPairsGo(buf []byte) int {
 // strings are views of memory the host wrote.
 func ReadHeaders(mapType MapType) (Pairs, error) {
 	st, data, size := callGetHeaderMapPairs(uint32(mapType))
+	afterHostReply()
 	if st != statusOK {
 		return Pairs{}, failure(st)
 	}

@@ -19,3 +19,6 @@ func sameBytes(s, t *byte, n int) bool
 // isFold reports whether s equals lower, an ASCII lower-case string, in
 // any letter case (see bytes.go).
 func isFold(s, lower string) bool { return equalLower(s, lower) }
+
+// sameAt reports whether the len(s) bytes at b are s's.
+func sameAt(b *byte, s string) bool { return sameBytes(b, unsafe.StringData(s), len(s)) }

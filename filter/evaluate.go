@@ -14,10 +14,18 @@ const maxRequestHeadersLength = 8192
 const headersTooLong = "longer than 8192 bytes" // keep in step with maxRequestHeadersLength
 
 // Evaluate decides on r. It does not allocate and does not keep r.
+func (c *Config) Evaluate(r *Request) Decision { return c.EvaluateMemo(r, nil) }
+
+// EvaluateMemo is Evaluate with m remembering origin verdicts (m may be
+// nil: no memo). It decides as Evaluate does, for every request, memo or
+// not (TestEvaluateMemoDecidesAsEvaluate, FuzzEvaluate).
 //
 // The result is named and filled in place: returning a local Decision
-// copies it, a measurable part of the native benchmarks.
-func (c *Config) Evaluate(r *Request) (d Decision) {
+// copies it, a Wasm call in the module.
+func (c *Config) EvaluateMemo(r *Request, m *OriginMemo) (d Decision) {
+	if m != nil && m.cfg != c {
+		m.reset(c)
+	}
 	p := c.selectPolicy(r)
 	if p == nil {
 		d.Kind, d.Reason = KindUncovered, ReasonNoPolicy
@@ -33,7 +41,7 @@ func (c *Config) Evaluate(r *Request) (d Decision) {
 	if r.RequestMethod != "" && isOptions(r.Method) {
 		d.Kind = KindPreflight
 	}
-	if d.Reason, _, _ = p.checkOrigin(r); d.Reason != ReasonAllowed {
+	if d.Reason, _, _ = p.checkOrigin(r, m); d.Reason != ReasonAllowed {
 		d.Detail = r.Origin
 		return d
 	}
@@ -128,8 +136,9 @@ const (
 )
 
 // checkOrigin decides on r's Origin. When it is allowed, by and i say
-// which entry let it in (i indexes p.patterns or p.regexes).
-func (p *policy) checkOrigin(r *Request) (reason Reason, by originBy, i int) {
+// which entry let it in (i indexes p.patterns or p.regexes). m, if not
+// nil, remembers the verdicts of matchOrigin.
+func (p *policy) checkOrigin(r *Request, m *OriginMemo) (reason Reason, by originBy, i int) {
 	if p.anyOrigin {
 		// "*" is answered whatever the value, so nothing is reflected.
 		return ReasonAllowed, byAny, 0
@@ -148,7 +157,25 @@ func (p *policy) checkOrigin(r *Request) (reason Reason, by originBy, i int) {
 	if p.exact.has(r.Origin) {
 		return ReasonAllowed, byExact, 0
 	}
-	o, ok := parseOrigin(r.Origin)
+	if m == nil {
+		return p.matchOrigin(r.Origin)
+	}
+	e, key := m.slot(p, r.Origin)
+	if e == nil {
+		return p.matchOrigin(r.Origin)
+	}
+	if e.holds(key, r.Origin) {
+		return e.reason, e.by, int(e.i)
+	}
+	reason, by, i = p.matchOrigin(r.Origin)
+	e.set(key, r.Origin, reason, by, i)
+	return reason, by, i
+}
+
+// matchOrigin decides on an origin that is none of p's exact origins: it
+// parses it and matches it against p's patterns and regexes.
+func (p *policy) matchOrigin(origin string) (reason Reason, by originBy, i int) {
+	o, ok := parseOrigin(origin)
 	if !ok {
 		return ReasonOriginInvalid, byNone, 0
 	}
@@ -158,7 +185,7 @@ func (p *policy) checkOrigin(r *Request) (reason Reason, by originBy, i int) {
 		}
 	}
 	for i, re := range p.regexes {
-		if re.MatchString(r.Origin) {
+		if re.MatchString(origin) {
 			return ReasonAllowed, byRegex, i
 		}
 	}

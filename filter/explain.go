@@ -226,7 +226,7 @@ func (c *Config) PolicyChecks(i int, r *Request) []Check {
 }
 
 func (p *policy) explainOrigin(r *Request) Check {
-	reason, by, i := p.checkOrigin(r)
+	reason, by, i := p.checkOrigin(r, nil)
 	ch := Check{Name: CheckOrigin, Value: r.Origin, Reason: reason}
 	if ch.Passed = ch.Reason == ReasonAllowed; !ch.Passed {
 		ch.Detail = r.Origin

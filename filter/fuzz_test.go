@@ -191,6 +191,13 @@ func checkWholeRequest(t *testing.T, fp *fuzzPolicy, lines [][2]string, route st
 	}
 	r.RouteName = route
 	d := fp.cfg.Evaluate(&r)
+	// With a memo, the first decision and the remembered one are Evaluate's.
+	var m OriginMemo
+	for i := range 2 {
+		if dm := fp.cfg.EvaluateMemo(&r, &m); dm != d {
+			t.Errorf("EvaluateMemo (request %d) decides %v (%v), Evaluate %v (%v)\n  policy %s\n  request %q", i, dm.Reason, dm.Allowed, d.Reason, d.Allowed, fp.config, lines)
+		}
+	}
 	ex := exchangeOf(&d, upstream)
 	for _, p := range checkExchange(fp.orc, lines, route, &d, ex) {
 		t.Errorf("%s\n  policy %s\n  request %q", p, fp.config, lines)
