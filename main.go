@@ -134,6 +134,8 @@ type root struct {
 	// reports are the metrics a decision increments, by
 	// Decision.CountersKey, found on first use.
 	reports []reportMetrics
+	// pick names the request lines cfg reads, for abi.ReadPicked.
+	pick *abi.PickTable
 	// memo remembers the verdicts of the origins cfg parses (none of a
 	// policy's exact origins): a repeat costs a lookup (filter.OriginMemo).
 	memo filter.OriginMemo
@@ -170,6 +172,7 @@ func (r *root) OnConfigure(data []byte) bool {
 	defineCounters()
 	r.policies = definePolicyCounters(cfg, nil)
 	r.cfg = cfg
+	r.pick = pickTable(cfg)
 	r.replies = make([]preflightReply, 5*cfg.NumPolicies())
 	r.additions = make([][][2]string, 2*cfg.NumPolicies())
 	r.reports = make([]reportMetrics, 8*cfg.NumPolicies())
@@ -178,6 +181,25 @@ func (r *root) OnConfigure(data []byte) bool {
 	r.noOriginVary = r.noOriginSilent && r.noOrigin.VaryOnly()
 	return true
 }
+
+// pickTable is the pick table of the request lines cfg reads: those of
+// filter.LineNames that cfg.ReadsHeader lets through, at their index.
+func pickTable(cfg *filter.Config) *abi.PickTable {
+	var names [filter.NumLines]string
+	for i, name := range filter.LineNames {
+		if cfg.ReadsHeader(name) {
+			names[i] = name
+		}
+	}
+	t, err := abi.NewPickTable(names[:])
+	if err != nil {
+		panic("cors: " + err.Error()) // filter.LineNames are fixed, fewer than abi.MaxPicked and short
+	}
+	return t
+}
+
+// filter.Lines holds what abi.ReadPicked writes.
+var _ = func(l *filter.Lines) *[abi.MaxPicked]uint64 { return &l.Spans }
 
 // NewStream implements abi.Root. The ABI layer hands a stream on to later
 // streams of the root (abi.ReuseStreams): with its arenas, a warm request
@@ -203,10 +225,9 @@ type stream struct {
 	compare bool
 	// reported says the decision's counters and log line were sent.
 	reported bool
-	// read says req holds a request's headers, to clear before the next
-	// request's. A request without Origin decided at configuration leaves
-	// req alone.
-	read bool
+	// lines are the request's header lines that the engine reads, as the
+	// root's pick table finds them (abi.ReadPicked, filter.Request.SetLines).
+	lines filter.Lines
 }
 
 // OnRequestHeaders implements abi.Stream. A request without Origin costs one
@@ -241,21 +262,24 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 // Origin, apart so that a request without Origin runs a small function: a
 // large one costs every call to it in its prologue.
 func (s *stream) decide(cfg *filter.Config) types.Action {
-	if s.read {
-		s.req.Reset() // the last request's, on a stream handed on
-	}
-	s.read = true
-	// The header lines are read where the host wrote them, one at a time,
-	// and the engine keeps those it reads (a view, no copy).
-	pairs, err := abi.ReadHeaders(abi.MapRequestHeaders)
+	// The header lines are read where the host wrote them, and the engine
+	// keeps those it reads (a view, no copy): picked in one pass, or, when
+	// a name it reads has several lines, one at a time.
+	pairs, present, repeated, err := abi.ReadPicked(abi.MapRequestHeaders, s.root.pick, &s.lines.Spans)
 	if err != nil {
 		internalError("reading request headers", err)
 		return types.ActionContinue
 	}
-	for k, v, ok := pairs.Next(); ok; k, v, ok = pairs.Next() {
-		if cfg.ReadsHeader(k) {
-			s.req.AddHeader(k, v)
+	if repeated {
+		s.req.Reset()
+		for k, v, ok := pairs.Next(); ok; k, v, ok = pairs.Next() {
+			if cfg.ReadsHeader(k) {
+				s.req.AddHeader(k, v)
+			}
 		}
+	} else {
+		s.lines.Map, s.lines.Present = pairs.Map(), present
+		s.req.SetLines(&s.lines)
 	}
 	if cfg.NeedsRouteName() {
 		name, _, err := abi.GetProperty("xds", "route_name")

@@ -150,6 +150,7 @@ func copyBytesGo(dst, src *byte, n int) {
 // instructions).
 type Pairs struct {
 	buf  unsafe.Pointer // the map; nil when it has no pairs
+	end  int            // its length
 	i, n int            // the next pair, and how many there are
 	off  int            // the next pair's key, from buf
 }
@@ -157,7 +158,7 @@ type Pairs struct {
 // newPairs returns a reader of buf's n pairs; buf must follow the layout
 // (countPairs(buf) is n).
 func newPairs(buf []byte, n int) Pairs {
-	return Pairs{buf: unsafe.Pointer(unsafe.SliceData(buf)), n: n, off: 4 + 8*n}
+	return Pairs{buf: unsafe.Pointer(unsafe.SliceData(buf)), end: len(buf), n: n, off: 4 + 8*n}
 }
 
 // Next returns the next pair; ok is false after the last. The key and the

@@ -215,3 +215,99 @@ func TestCountPairsAgreesWithGo(t *testing.T) {
 		}
 	}
 }
+
+func TestPickFindsTheFirstLineOfEachName(t *testing.T) {
+	table, err := NewPickTable([]string{":method", "", "origin", "cookie", "access-control-request-method", "x", "absent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := AppendPairs(nil, [][2]string{
+		{":method", "OPTIONS"}, {":path", "/"}, {"cookie", ""}, {"origin", "https://a.example"},
+		{"Origin", "upper case is another name"}, {"x", "1"}, {"x", "2"}, {"access-control-request-method", "PUT"},
+	})
+	var spans [MaxPicked]uint64
+	spans[6] = 99 // left alone: the name has no line
+	n, present, repeated := pickPairs(buf, table, &spans)
+	if n != 8 {
+		t.Fatalf("%d pairs, want 8", n)
+	}
+	ps := newPairs(buf, n)
+	want := map[int]string{0: "OPTIONS", 2: "https://a.example", 3: "", 4: "PUT", 5: "1"}
+	m := ps.Map()
+	for i := range MaxPicked {
+		w, ok := want[i]
+		if got := present&(1<<i) != 0; got != ok {
+			t.Errorf("name %d: present %v, want %v", i, got, ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		off, n := spans[i]>>32, spans[i]&0xFFFFFFFF
+		if got := m[off : off+n]; got != w {
+			t.Errorf("name %d: %q, want %q", i, got, w)
+		}
+	}
+	if spans[6] != 99 {
+		t.Errorf("the span of a name without a line changed: %#x", spans[6])
+	}
+	if !repeated {
+		t.Errorf("repeated = false with two lines of x")
+	}
+}
+
+func TestNewPickTableRefusesWhatItCannotPick(t *testing.T) {
+	for _, names := range [][]string{
+		slices.Repeat([]string{"a"}, MaxPicked+1),
+		{strings.Repeat("n", maxPickedName)},
+		{"origin", "cookie", "origin"},
+	} {
+		if _, err := NewPickTable(names); err == nil {
+			t.Errorf("NewPickTable(%q) accepted", names)
+		}
+	}
+}
+
+// pickPairs is assembly in the Wasm build (pick_wasm.s): this test holds
+// it to pickPairsGo there (internal/gojumps' test runs the abi tests as a
+// Wasm module), on random maps, well formed or damaged as in
+// TestCountPairsAgreesWithGo, of names of every length class the assembly
+// compares differently (1-3, 4-7, 8 and more bytes, names that differ
+// only in their last byte or a middle word), with repeats.
+func TestPickPairsAgreesWithGo(t *testing.T) {
+	names := []string{"a", "ab", "abc", "abd", ":path", "origin", "cookie", "originx", ":method", "12345678",
+		"12345679", ":authority", "authorization", "access-control-request-method", "access-control-request-headers",
+		"access-control-request-xeaders", "access-control-request-private-network", "unlisted", "ORIGIN", "origiN", ""}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := 0; round < 20000; round++ {
+		var want []string
+		for _, i := range rng.Perm(len(names))[:rng.IntN(MaxPicked+1)] {
+			if names[i] != "unlisted" {
+				want = append(want, names[i])
+			}
+		}
+		table, err := NewPickTable(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p [][2]string
+		for k := rng.IntN(12); k > 0; k-- {
+			p = append(p, [2]string{names[rng.IntN(len(names))], strings.Repeat("v", rng.IntN(10))})
+		}
+		buf := AppendPairs(nil, p)
+		switch rng.IntN(6) {
+		case 0:
+			buf[rng.IntN(len(buf))] ^= byte(1 << rng.IntN(8))
+		case 1:
+			buf = buf[:rng.IntN(len(buf))]
+		case 2:
+			buf = append(buf, byte(rng.IntN(2)))
+		}
+		var gotSpans, wantSpans [MaxPicked]uint64
+		gotN, gotPresent, gotRepeated := pickPairs(buf, table, &gotSpans)
+		wantN, wantPresent, wantRepeated := pickPairsGo(buf, table, &wantSpans)
+		if gotN != wantN || gotN >= 0 && (gotSpans != wantSpans || gotPresent != wantPresent || gotRepeated != wantRepeated) {
+			t.Fatalf("pickPairs(%q) for %q: %d %x %b %v; pickPairsGo says %d %x %b %v", buf, want, gotN, gotSpans, gotPresent, gotRepeated, wantN, wantSpans, wantPresent, wantRepeated)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package filter
 
+import "unsafe"
+
 // Request is what the engine reads of an HTTP request. The plugin fills it from
 // the request headers (see AddHeader); the engine never holds on to it.
 // Strings may point into buffers the host handed over: the engine only
@@ -73,6 +75,106 @@ func (r *Request) AddHeaders(lines [][2]string) {
 	for _, h := range lines {
 		r.addHeader(h[0], h[1])
 	}
+}
+
+// The request header lines the engine reads, by their index in LineNames
+// and Lines.
+const (
+	LineMethod = iota
+	LineAuthority
+	LinePath
+	LineOrigin
+	LineCookie
+	LineAuthorization
+	LineRequestMethod
+	LineRequestHeaders
+	LineRequestPrivateNetwork
+	NumLines
+)
+
+// LineNames are the names of the lines the engine reads, as Envoy hands
+// them over (lower case), by index: every name AddHeader records
+// (TestLineNamesAreWhatAddHeaderReads).
+var LineNames = [NumLines]string{":method", ":authority", ":path", "origin", "cookie", "authorization",
+	"access-control-request-method", "access-control-request-headers", "access-control-request-private-network"}
+
+// MaxLines is the room Lines has for names: 16, as abi's ReadPicked
+// writes.
+const MaxLines = 16
+
+// Lines is a request's header lines as a plugin picks them out of the
+// host's header map in one pass (abi's ReadPicked), for SetLines: which
+// names of LineNames have a line (Present, bit i for LineNames[i]) and,
+// for those, where the first one's value lies in Map (Spans: its offset
+// in the high 32 bits, its length in the low ones).
+type Lines struct {
+	Map     string
+	Spans   [MaxLines]uint64
+	Present uint16
+}
+
+// value is the value of the first line of name i, which has one.
+func (l *Lines) value(i int) string {
+	sp := l.Spans[i]
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(l.Map)), sp>>32)), int(sp&0xFFFFFFFF))
+}
+
+// SetLines makes r the request whose header lines l describes: the same
+// as Reset, then AddHeader for each line of a name of LineNames, when no
+// name has more than one line (SetLines does not look: the plugin's pick
+// says so; with several, use Reset and AddHeader, which apply the rules
+// for them). Lines of names the plugin did not pick count as absent. It
+// sets the fields of the lines present, and clears the others that are
+// not empty already, one by one and without a call: it replaces a call
+// per line and Reset's clearing of every field.
+func (r *Request) SetLines(l *Lines) {
+	p := l.Present
+	if p&(1<<LineMethod) != 0 {
+		r.Method = l.value(LineMethod)
+	} else if r.Method != "" {
+		r.Method = ""
+	}
+	if p&(1<<LineAuthority) != 0 {
+		r.Authority = l.value(LineAuthority)
+	} else if r.Authority != "" {
+		r.Authority = ""
+	}
+	if p&(1<<LinePath) != 0 {
+		r.Path = l.value(LinePath)
+	} else if r.Path != "" {
+		r.Path = ""
+	}
+	if r.RouteName != "" {
+		r.RouteName = ""
+	}
+	r.HasOrigin = p&(1<<LineOrigin) != 0
+	if r.HasOrigin {
+		r.Origin, r.originLines = l.value(LineOrigin), 1
+	} else if r.Origin != "" || r.originLines != 0 {
+		r.Origin, r.originLines = "", 0
+	}
+	r.HasRequestMethod = p&(1<<LineRequestMethod) != 0
+	if r.HasRequestMethod {
+		r.RequestMethod = l.value(LineRequestMethod)
+	} else if r.RequestMethod != "" {
+		r.RequestMethod = ""
+	}
+	if len(r.RequestHeaders) > 0 {
+		// Left by the last request: a slice view must go (Reset's reason).
+		for i := range r.RequestHeaders {
+			r.RequestHeaders[i] = ""
+		}
+		r.RequestHeaders = r.RequestHeaders[:0]
+	}
+	if p&(1<<LineRequestHeaders) != 0 {
+		r.RequestHeaders = append(r.RequestHeaders, l.value(LineRequestHeaders))
+	}
+	if p&(1<<LineRequestPrivateNetwork) != 0 {
+		r.RequestPrivateNetwork = l.value(LineRequestPrivateNetwork)
+	} else if r.RequestPrivateNetwork != "" {
+		r.RequestPrivateNetwork = ""
+	}
+	r.Credentialed = p&(1<<LineCookie|1<<LineAuthorization) != 0
 }
 
 // The names addHeader looks for, prepared for comparisons without a call

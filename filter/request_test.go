@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,8 +28,7 @@ func TestResetDropsTheLastRequestsLines(t *testing.T) {
 // and :path, and yes to :path again in report mode (its comparison logs
 // the path).
 func TestReadsHeader(t *testing.T) {
-	read := []string{":method", ":authority", ":path", "origin", "cookie", "authorization",
-		"access-control-request-method", "access-control-request-headers", "access-control-request-private-network"}
+	read := LineNames[:]
 	all := mustParse(t, `{"policies": [{"match": {"hosts": ["api.example.com"], "pathPrefixes": ["/api/"]},
 		"allowOrigins": ["https://app.example.com"]}]}`)
 	for _, name := range read {
@@ -39,6 +39,13 @@ func TestReadsHeader(t *testing.T) {
 		}
 		if !all.ReadsHeader(name) {
 			t.Errorf("ReadsHeader(%q) = false for a name the engine reads", name)
+		}
+		// A name of the same length but one byte is another name.
+		other := name[:len(name)-1] + "_"
+		r = Request{}
+		r.AddHeader(other, "true")
+		if !reflect.DeepEqual(r, Request{}) {
+			t.Errorf("AddHeader(%q) recorded %+v: the engine reads only LineNames", other, r)
 		}
 	}
 	for n := 0; n <= 100; n++ {
@@ -64,4 +71,78 @@ func TestReadsHeader(t *testing.T) {
 			t.Errorf("ReadsHeader(%q) = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// TestSetLinesIsResetThenAddHeader holds SetLines to what it stands for:
+// on a request left by a random earlier one (several lines of a name
+// included, as AddHeader records them), setting random lines of distinct
+// names through Lines gives the Request that Reset, then AddHeader of
+// each line, gives, for every subset of LineNames a plugin picks (the
+// lines of the others count as absent).
+func TestSetLinesIsResetThenAddHeader(t *testing.T) {
+	values := []string{"", "OPTIONS", "https://a.example", "x-a, x-b", "true", "api.example.com", "/p"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var r Request
+	for round := range 5000 {
+		// What the last request left.
+		if rng.IntN(2) == 0 {
+			r.RouteName = "route" // which the plugin sets after SetLines
+		}
+		for range rng.IntN(4) {
+			r.AddHeader(LineNames[rng.IntN(NumLines)], values[rng.IntN(len(values))])
+		}
+		// This one: distinct names, in random order, among other lines.
+		picked := uint16(rng.IntN(1 << NumLines))
+		var lines [][2]string
+		for _, i := range rng.Perm(NumLines)[:rng.IntN(NumLines+1)] {
+			lines = append(lines, [2]string{LineNames[i], values[rng.IntN(len(values))]})
+		}
+		lines = append(lines, [2]string{"user-agent", "x"})
+		var l Lines
+		var m strings.Builder
+		for _, h := range lines {
+			m.WriteString(h[0] + ":")
+			for i, name := range LineNames {
+				if name == h[0] && picked&(1<<i) != 0 {
+					l.Present |= 1 << i
+					l.Spans[i] = uint64(m.Len())<<32 | uint64(len(h[1]))
+				}
+			}
+			m.WriteString(h[1] + "\n")
+		}
+		l.Map = m.String()
+		var want Request
+		for _, h := range lines {
+			for i, name := range LineNames {
+				if name == h[0] && picked&(1<<i) != 0 {
+					want.AddHeader(h[0], h[1])
+				}
+			}
+		}
+		r.SetLines(&l)
+		got := r
+		got.RequestHeaders, want.RequestHeaders = nil, nil
+		if !reflect.DeepEqual(got, want) || !slicesEqual(r.RequestHeaders, wantLines(lines, picked)) {
+			t.Fatalf("round %d: lines %q picked %b: SetLines gives %+v %q, want %+v %q", round, lines, picked, got, r.RequestHeaders, want, wantLines(lines, picked))
+		}
+		if c := r.RequestHeaders[len(r.RequestHeaders):cap(r.RequestHeaders)]; len(c) > 0 && c[0] != "" {
+			t.Fatalf("round %d: SetLines keeps a view of an earlier request's line past its lines: %q", round, c[0])
+		}
+	}
+}
+
+// wantLines is the Access-Control-Request-Headers lines of lines, when
+// picked holds its bit.
+func wantLines(lines [][2]string, picked uint16) []string {
+	var out []string
+	for _, h := range lines {
+		if h[0] == LineNames[LineRequestHeaders] && picked&(1<<LineRequestHeaders) != 0 {
+			out = append(out, h[1])
+		}
+	}
+	return out
+}
+
+func slicesEqual(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b))
 }

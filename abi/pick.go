@@ -1,0 +1,134 @@
+package abi
+
+import (
+	"errors"
+	"strconv"
+	"unsafe"
+)
+
+// MaxPicked is the most names a PickTable holds.
+const MaxPicked = 16
+
+// maxPickedName bounds the length of a picked name (PickTable.byLen).
+const maxPickedName = 64
+
+// A PickTable names the header lines ReadPicked picks out of a map: a
+// reader that wants a few names among many lines (a CORS engine, the
+// origin and the access-control-request-* lines among a browser's dozen)
+// finds them in one pass of WebAssembly (pick_wasm.s), without a Go call
+// or a string comparison per line. Names are compared byte for byte, as
+// the host writes them (Envoy's are lower case). Build it once
+// (NewPickTable) and use it for every request.
+type PickTable struct {
+	// byLen holds, for each name length, 1 + the index of the first name
+	// that long (0: none); next, 1 + the index of the next name as long.
+	byLen [maxPickedName]uint8
+	next  [MaxPicked]uint8
+	// names are the names' addresses (their bytes stay where they are:
+	// Go's collector does not move memory, and the table keeps them
+	// alive through keep).
+	names [MaxPicked]uint64
+	keep  [MaxPicked]string
+}
+
+// NewPickTable prepares names for ReadPicked: the line of names[i] is
+// picked into index i. An empty name picks nothing (a slot the reader
+// does not want this time). It fails on more than MaxPicked names, on a
+// name of maxPickedName bytes or more, and on a name listed twice. (Not
+// fmt, which would bring the os package and its WASI imports into the
+// module.)
+func NewPickTable(names []string) (*PickTable, error) {
+	if len(names) > MaxPicked {
+		return nil, errors.New("abi: " + strconv.Itoa(len(names)) + " names to pick, at most " + strconv.Itoa(MaxPicked))
+	}
+	t := &PickTable{}
+	for i := len(names) - 1; i >= 0; i-- { // so that each chain runs in index order
+		name := names[i]
+		if name == "" {
+			continue
+		}
+		if len(name) >= maxPickedName {
+			return nil, errors.New("abi: name to pick " + strconv.Quote(name) + " is " + strconv.Itoa(len(name)) + " bytes long, under " + strconv.Itoa(maxPickedName) + " only")
+		}
+		for j := range i {
+			if names[j] == name {
+				return nil, errors.New("abi: name to pick " + strconv.Quote(name) + " listed twice")
+			}
+		}
+		t.keep[i] = name
+		t.names[i] = uint64(uintptr(unsafe.Pointer(unsafe.StringData(name))))
+		t.next[i] = t.byLen[len(name)]
+		t.byLen[len(name)] = uint8(i + 1)
+	}
+	return t, nil
+}
+
+// ReadPicked is ReadHeaders, picking the lines of t's names in the same
+// pass as the check of the map's layout: it returns which names have a
+// line (bit i for the i-th name of t) and whether one has several. For
+// each name with a line, spans[i] says where the first one's value lies:
+// its offset from the start of the map (Pairs.Map) in the high 32 bits,
+// its length in the low ones; the spans of the other names are left as
+// they were. The Pairs read every line, for a reader that wants them all
+// when a name has several.
+func ReadPicked(mapType MapType, t *PickTable, spans *[MaxPicked]uint64) (ps Pairs, present uint16, repeated bool, err error) {
+	st, data, size := callGetHeaderMapPairs(uint32(mapType))
+	afterHostReply()
+	if st != statusOK {
+		return Pairs{}, 0, false, failure(st)
+	}
+	b, err := claim(data, size)
+	if err != nil {
+		return Pairs{}, 0, false, err
+	}
+	n, p, repeated := pickPairs(b, t, spans)
+	if n < 0 {
+		return Pairs{}, 0, false, ErrMalformedPairs
+	}
+	return newPairs(b, n), uint16(p), repeated, nil
+}
+
+// Map returns the whole serialized map, which ReadPicked's spans index.
+func (ps *Pairs) Map() string {
+	if ps.buf == nil {
+		return ""
+	}
+	return unsafe.String((*byte)(ps.buf), ps.end)
+}
+
+// pickPairsGo is pickPairs in Go: what the native build runs, and what the
+// Wasm build's assembly (pick_wasm.s) is tested against. It returns
+// countPairsGo(buf), and for a map that follows the layout the names of t
+// with a line (present), where the first one's value lies (spans), and
+// whether a name has several lines (repeated).
+func pickPairsGo(buf []byte, t *PickTable, spans *[MaxPicked]uint64) (n int, present uint64, repeated bool) {
+	n = countPairsGo(buf)
+	if n <= 0 {
+		return n, 0, false
+	}
+	base := unsafe.Pointer(unsafe.SliceData(buf))
+	sizes, key := 4, 4+8*n
+	for range n {
+		kv := *(*uint64)(unsafe.Add(base, sizes))
+		k, v := int(kv&0xFFFFFFFF), int(kv>>32)
+		if k < maxPickedName {
+			name := unsafe.String((*byte)(unsafe.Add(base, key)), k)
+			for idx := t.byLen[k]; idx != 0; idx = t.next[idx-1] {
+				j := idx - 1
+				if name != t.keep[j] {
+					continue
+				}
+				if present&(1<<j) != 0 {
+					repeated = true
+				} else {
+					present |= 1 << j
+					spans[j] = uint64(key+k+1)<<32 | uint64(v)
+				}
+				break
+			}
+		}
+		sizes += 8
+		key += k + v + 2
+	}
+	return n, present, repeated
+}
