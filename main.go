@@ -25,6 +25,10 @@ func main() {}
 func init() {
 	abi.SetPlugin(withFaults(newRoot))
 	abi.ReuseStreams()
+	// The response lines the plugin reads before it sets its own
+	// (filter.UpstreamScan.Line): a response without them gets the
+	// decision's lines from the ABI layer alone (handOff).
+	abi.ResponseNamesForStream("access-control-", "vary")
 	abi.SetInternalErrorHook(func() { count(filter.CounterInternalError) })
 }
 
@@ -307,6 +311,7 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 	}
 	if s.d.NeedsResponse() {
 		s.pending = true
+		s.handOff()
 	} else {
 		s.report()
 		s.compare = s.d.NeedsComparison()
@@ -315,6 +320,31 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 		}
 	}
 	return types.ActionContinue
+}
+
+// handOff gives the ABI layer the lines to add to the response, when the
+// decision's are a set built once (filter.UpstreamScan.AdditionsKey) and
+// the upstream's lines cannot change them: those of a response with no
+// access-control-* or vary line (abi.ResponseNamesForStream), which the
+// layer reads, and sees, without entering Go, adding the lines and
+// counting the decision (its counters, a report of an allowed request
+// being only those) as writeResponse would. Any other response comes to
+// OnResponseHeaders as before, the layer's read of it with it.
+func (s *stream) handOff() {
+	scan := s.d.ScanUpstream()
+	key, ok := scan.AdditionsKey()
+	if !ok {
+		return
+	}
+	a := &s.root.additions[key]
+	if *a == nil {
+		*a = scan.AppendAdditions(nil)
+	}
+	var counters []uint32
+	if m := s.metrics(); m != nil {
+		counters = m.ids[:m.n]
+	}
+	abi.StreamAddsToResponse([2]string{(*a)[0][0], scan.KeyedValue()}, (*a)[1:], counters)
 }
 
 // OnResponseHeaders implements abi.Stream. It is the stream's last work:
@@ -456,11 +486,7 @@ func (s *stream) report() {
 // sendReport is report's work, apart so that report's check inlines.
 func (s *stream) sendReport() {
 	s.reported = true
-	if k, ok := s.d.CountersKey(); ok {
-		m := &s.root.reports[k]
-		if m.found != countersChanged {
-			s.root.findReport(m, s.d)
-		}
+	if m := s.metrics(); m != nil {
 		// At most four (reportMetrics), written out: a loop costs the
 		// module a jump back through its function's dispatch per metric.
 		ids := &m.ids
@@ -484,6 +510,20 @@ func (s *stream) sendReport() {
 		s.root.line = line[:0]
 		abi.LogBytes(abi.LogDebug, line)
 	}
+}
+
+// metrics are the metrics the decision increments, found on first use;
+// nil when it increments none.
+func (s *stream) metrics() *reportMetrics {
+	k, ok := s.d.CountersKey()
+	if !ok {
+		return nil
+	}
+	m := &s.root.reports[k]
+	if m.found != countersChanged {
+		s.root.findReport(m, s.d)
+	}
+	return m
 }
 
 // reportMetrics are the IDs of the defined metrics a decision increments:

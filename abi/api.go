@@ -81,6 +81,13 @@ func GetHeaders(mapType MapType) ([][2]string, error) {
 // AppendHeaders appends every header line of the map to dst, in order, and
 // returns the extended slice. The strings are views of memory the host wrote.
 func AppendHeaders(dst [][2]string, mapType MapType) ([][2]string, error) {
+	if c := cb.stream; c != nil && c.preSize != 0 && mapType == MapResponseHeaders {
+		ps, err := readPre(c)
+		if err != nil {
+			return dst, err
+		}
+		return ps.Append(growPairs(dst, ps.n)), nil
+	}
 	st, data, size := callGetHeaderMapPairs(uint32(mapType))
 	afterHostReply()
 	if st != statusOK {

@@ -76,6 +76,21 @@ type streamContext struct {
 	add               bool
 	addFailed         uint32
 	addName, addValue string
+	// addLines says the stream called StreamAddsToResponse: the layer adds
+	// addName: addValue, then lines, to the response headers, unless a
+	// line of the response is the stream's to see (ResponseNamesForStream).
+	// addFailedLine is the index of the line whose add the host refused
+	// (0: addName's; the lines after it are not added). preData and preSize are the response's header map
+	// the layer read (preSize 0: none), for the stream's own read
+	// (ReadHeaders, AppendHeaders) when the layer hands it the response.
+	lines         [][2]string
+	addLines      bool
+	addFailedLine uint32
+	preData       uint32
+	preSize       uint32
+	// counters are the counters StreamAddsToResponse increments by one
+	// after the lines.
+	counters []uint32
 }
 
 // maxSpare bounds the released stream contexts kept in spare, maxParked
@@ -125,6 +140,90 @@ func StreamDoneAdding(name, value string) {
 	}
 }
 
+// ResponseNamesForStream sets the prefixes of response header names that
+// make the layer hand a response to the stream's OnResponseHeaders rather
+// than add StreamAddsToResponse's lines itself: names whose lines the
+// stream must see, change or remove (a CORS filter's "access-control-"
+// and "vary"). A prefix may be a whole name. Call it from init.
+func ResponseNamesForStream(prefixes ...string) { cb.handOff = prefixes }
+
+// StreamAddsToResponse hands the stream's response work to the layer:
+// when the response headers come, the layer reads them and, unless a
+// line's name begins with one of the prefixes ResponseNamesForStream set,
+// adds the line first, then each of lines, increments each of counters
+// by one, and ends the stream (as StreamDone) without calling
+// OnResponseHeaders: the built module does that in plain WebAssembly
+// (internal/fastpath). Otherwise the stream's OnResponseHeaders runs as
+// usual (the counters are then the stream's to count), and its read of
+// the response headers (ReadHeaders, AppendHeaders) is served from the
+// map the layer read, without a second host call. lines and counters
+// must stay as they are until then (sets built once per configuration);
+// first is the stream's own. A refused add is logged and reported to the
+// internal error hook, the lines after it are not added, and the counters
+// are incremented. Outside a stream's callback it does nothing.
+func StreamAddsToResponse(first [2]string, lines [][2]string, counters []uint32) {
+	if c := cb.stream; c != nil {
+		c.addLines = true
+		c.addName, c.addValue, c.lines, c.counters = first[0], first[1], lines, counters
+	}
+}
+
+// addResponseLines is StreamAddsToResponse's work when the response
+// headers come, for a module without the plain-WebAssembly callback (the
+// native tests, a build without the post-link step): it reports whether
+// it added the lines and ended the stream, or leaves the response, which
+// it read, to the stream.
+func (c *streamContext) addResponseLines() bool {
+	c.addLines = false
+	cb.stream = c // the reply goes to the stream's arena
+	defer func() { cb.stream = nil }()
+	st, data, size := callGetHeaderMapPairs(uint32(MapResponseHeaders))
+	afterHostReply()
+	if st != statusOK {
+		return false // the stream's read fails too, and reports it
+	}
+	c.preData, c.preSize = data, size
+	if forStream(data, size) {
+		return false
+	}
+	c.preSize, cb.last = 0, 0
+	c.done = true
+	c.addFailedLine = 0
+	c.addFailed = callAddHeaderMapValue(uint32(MapResponseHeaders), c.addName, c.addValue)
+	for i := 0; i < len(c.lines) && c.addFailed == statusOK; i++ {
+		c.addFailedLine = uint32(i + 1)
+		c.addFailed = callAddHeaderMapValue(uint32(MapResponseHeaders), c.lines[i][0], c.lines[i][1])
+	}
+	for _, id := range c.counters {
+		callIncrementMetric(id, 1)
+	}
+	c.reportAdd()
+	return true
+}
+
+// forStream says whether the header map of size bytes at data, the
+// running stream's last allocation, has a line whose name begins with one of cb.handOff, or is
+// not a map ParsePairs reads (the stream's read then reports it).
+func forStream(data, size uint32) bool {
+	b, err := peekReply(data, size)
+	if err != nil {
+		return true
+	}
+	n := countPairs(b)
+	if n < 0 {
+		return true
+	}
+	ps := newPairs(b, n)
+	for k, _, ok := ps.Next(); ok; k, _, ok = ps.Next() {
+		for _, p := range cb.handOff {
+			if len(k) >= len(p) && k[:len(p)] == p {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // addResponseLine adds the line StreamDoneAdding asked for, once.
 func (c *streamContext) addResponseLine() {
 	c.add = false
@@ -136,7 +235,12 @@ func (c *streamContext) addResponseLine() {
 func (c *streamContext) reportAdd() {
 	if st := c.addFailed; st != statusOK {
 		c.addFailed = statusOK
-		hostFailure("proxy_add_header_map_value("+c.addName+")", failure(st))
+		name := c.addName
+		if i := int(c.addFailedLine); i > 0 && i <= len(c.lines) {
+			name = c.lines[i-1][0]
+		}
+		c.addFailedLine = 0
+		hostFailure("proxy_add_header_map_value("+name+")", failure(st))
 	}
 }
 
@@ -189,7 +293,7 @@ func recycle(c *streamContext) bool {
 		n == cap(spare) || cb.spareBytes+len(c.mem.chunk) > maxSpareBytes {
 		return false
 	}
-	c.done, c.add, c.mem.used = false, false, 0
+	c.done, c.add, c.addLines, c.preSize, c.mem.used = false, false, false, 0, 0
 	cb.spareBytes += len(c.mem.chunk)
 	spare = spare[:n+1]
 	spare[n] = c
@@ -201,8 +305,8 @@ func recycle(c *streamContext) bool {
 func release(c *streamContext) {
 	keep := cb.reuse && c.Stream != nil && c.rootID != 0 && !c.mem.grew
 	had := c.mem.chunk != nil
-	c.done, c.add = false, false
-	c.addName, c.addValue = "", ""
+	c.done, c.add, c.addLines, c.preSize = false, false, false, 0
+	c.addName, c.addValue, c.lines = "", "", nil
 	c.mem.reset()
 	if len(spare) >= maxSpare {
 		return
@@ -516,6 +620,9 @@ func onResponseHeaders(contextID, numHeaders, endOfStream uint32) (action types.
 		}
 		return types.ActionContinue
 	}
+	if c.addLines && c.addResponseLines() {
+		return types.ActionContinue
+	}
 	action = types.ActionContinue // what a panic returns
 	enterStream(c)
 	unfinished, unfinishedID = callbackResponseHeaders, contextID
@@ -523,6 +630,7 @@ func onResponseHeaders(contextID, numHeaders, endOfStream uint32) (action types.
 	if s := c.stream(contextID); s != nil {
 		action = s.OnResponseHeaders(int(numHeaders), endOfStream != 0)
 	}
+	c.preSize = 0
 	unfinished = 0
 	return action
 }

@@ -57,6 +57,9 @@ type callbackState struct {
 	spareBytes int
 	parked     int
 	reuse      bool
+	// handOff are the prefixes of the response header names that make the
+	// layer hand a response to the stream (StreamAddsToResponse).
+	handOff []string
 }
 
 // cb is the running callback's state; its marker is fastpath.Marker.
@@ -174,6 +177,15 @@ func claim(addr, size uint32) ([]byte, error) {
 	}
 	off := addr - addrOf(in)
 	return in[off : off+size : off+size], nil
+}
+
+// peekReply is claim without forgetting the allocation: the bytes stay
+// the last allocation's, for a later claim.
+func peekReply(addr, size uint32) ([]byte, error) {
+	last := cb.last
+	b, err := claim(addr, size)
+	cb.last = last
+	return b, err
 }
 
 // enter marks the start of an exported callback.

@@ -217,9 +217,27 @@ func countPairsGo(buf []byte) int {
 	return int(n)
 }
 
+// readPre is ReadHeaders of the response headers the layer read for
+// StreamAddsToResponse, once.
+func readPre(c *streamContext) (Pairs, error) {
+	b, err := claim(c.preData, c.preSize)
+	c.preSize = 0
+	if err != nil {
+		return Pairs{}, err
+	}
+	n := countPairs(b)
+	if n < 0 {
+		return Pairs{}, ErrMalformedPairs
+	}
+	return newPairs(b, n), nil
+}
+
 // ReadHeaders returns a reader of the map's header lines, in order; the
 // strings are views of memory the host wrote.
 func ReadHeaders(mapType MapType) (Pairs, error) {
+	if c := cb.stream; c != nil && c.preSize != 0 && mapType == MapResponseHeaders {
+		return readPre(c)
+	}
 	st, data, size := callGetHeaderMapPairs(uint32(mapType))
 	afterHostReply()
 	if st != statusOK {

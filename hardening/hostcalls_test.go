@@ -202,12 +202,13 @@ func TestHostCallFailures(t *testing.T) {
 				}
 			},
 			metrics: map[string]int64{actualAllowed: 1}},
-		// An upstream without CORS lines: the plugin adds its lines one by
-		// one, and stops at the first the host refuses.
+		// An upstream without CORS lines: the ABI layer adds the plugin's
+		// lines one by one (abi.StreamAddsToResponse), stops at the first
+		// the host refuses, and reports it.
 		{name: "response line refused (InternalFailure), upstream without CORS lines",
 			fault: faultOn(addValue, wasmhost.PhaseResponse, internalFailure), req: actual(app), resp: corslessUpstream,
 			untouched: true, metrics: map[string]int64{internalError: 1, actualAllowed: 1},
-			problem: []string{"cors: adding access-control-allow-origin:", "internal failure"}},
+			problem: []string{"proxy_add_header_map_value(access-control-allow-origin)", "internal failure"}},
 		{name: "response lines dropped by the host, upstream without CORS lines",
 			fault: faultOn(addValue, wasmhost.PhaseResponse, nothing), req: actual(app), resp: corslessUpstream,
 			untouched: true, metrics: map[string]int64{actualAllowed: 1}},

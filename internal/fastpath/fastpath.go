@@ -35,6 +35,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/corswasm/corswasm/internal/wasmcode"
 	wabin "github.com/tetratelabs/wabin/binary"
@@ -61,18 +62,29 @@ const (
 	OffsetSpareBytes = 72 // int: the bytes released contexts' arenas keep
 	OffsetParked     = 80 // int: the contexts parked in the table
 	OffsetReuse      = 88 // bool: released contexts keep their Stream
+	OffsetHandOff    = 96 // []string: the response names for the stream (abi.ResponseNamesForStream): data pointer
+	OffsetHandOffLen = 104
 
-	OffsetStreamType = 0  // the context's Stream: the interface's type word, 0 for nil
-	OffsetRootID     = 32 // uint32: its root's ID, 0 when none may have it again
-	OffsetDone       = 37 // bool: the stream called StreamDone
-	OffsetChunk      = 40 // its arena chunk's data pointer
-	OffsetChunkLen   = 48 // the chunk's length
-	OffsetUsed       = 64 // int: the bytes of the chunk in use
-	OffsetGrew       = 72 // bool: the arena replaced its chunk
-	OffsetAdd        = 80 // bool: a response line to add (StreamDoneAdding)
-	OffsetAddFailed  = 84 // uint32: the status of an add the host refused
-	OffsetAddName    = 88 // the line's name: data pointer, then length
-	OffsetAddValue   = 104
+	OffsetStreamType    = 0  // the context's Stream: the interface's type word, 0 for nil
+	OffsetRootID        = 32 // uint32: its root's ID, 0 when none may have it again
+	OffsetDone          = 37 // bool: the stream called StreamDone
+	OffsetChunk         = 40 // its arena chunk's data pointer
+	OffsetChunkLen      = 48 // the chunk's length
+	OffsetUsed          = 64 // int: the bytes of the chunk in use
+	OffsetGrew          = 72 // bool: the arena replaced its chunk
+	OffsetAdd           = 80 // bool: a response line to add (StreamDoneAdding)
+	OffsetAddFailed     = 84 // uint32: the status of an add the host refused
+	OffsetAddName       = 88 // the line's name: data pointer, then length
+	OffsetAddValue      = 104
+	OffsetLines         = 120 // [][2]string: the lines to add after addName's (abi.StreamAddsToResponse): data pointer
+	OffsetLinesLen      = 128
+	OffsetAddLines      = 144 // bool: the layer adds the lines
+	OffsetAddFailedLine = 148 // uint32: the index of the line the host refused (0: addName's)
+	OffsetPreData       = 152 // uint32: the response's header map the layer read, for the stream
+	OffsetPreSize       = 156 // uint32: its size (0: none)
+	OffsetCounters      = 160 // []uint32: the counters to increment after the lines: data pointer
+	OffsetCountersLen   = 168
+	StringSize          = 16 // a string: data pointer, then length
 
 	SlotSize     = 16 // a table slot: the ID (uint32) at 0, the context at 8
 	OffsetSlotID = 0
@@ -116,11 +128,16 @@ type fastFunc struct {
 // export it calls for what it leaves to Go, and the host function
 // proxy_add_header_map_value.
 type site struct {
-	state, goFn, addHeader uint32
+	state, goFn, addHeader, getPairs, increment uint32
 }
 
-// addHeaderImport is the host function the response callback calls.
-const addHeaderImport = "proxy_add_header_map_value"
+// addHeaderImport, getPairsImport and incrementImport are the host
+// functions the response callback calls.
+const (
+	addHeaderImport = "proxy_add_header_map_value"
+	getPairsImport  = "proxy_get_header_map_pairs"
+	incrementImport = "proxy_increment_metric"
+)
 
 var (
 	i32  = wasm.ValueTypeI32
@@ -132,7 +149,7 @@ var funcs = []fastFunc{
 	{"proxy_on_memory_allocate", i32s, i32s, []wasm.ValueType{i32, i32}, allocBody},
 	{"proxy_on_context_create", []wasm.ValueType{i32, i32}, nil, []wasm.ValueType{i32, i32}, createBody},
 	{"proxy_on_delete", i32s, nil, []wasm.ValueType{i32, i32}, deleteBody},
-	{"proxy_on_response_headers", []wasm.ValueType{i32, i32, i32}, i32s, []wasm.ValueType{i32, i32, i32}, responseBody},
+	{"proxy_on_response_headers", []wasm.ValueType{i32, i32, i32}, i32s, slices.Repeat(i32s, 13), responseBody},
 }
 
 // Rewrite returns module with the fast callbacks in front of Go's, or
@@ -155,10 +172,18 @@ func Rewrite(module []byte) ([]byte, Report, error) {
 	if err != nil {
 		return nil, Report{}, err
 	}
+	getPairs, err := findImport(m, getPairsImport, []wasm.ValueType{i32, i32, i32}, i32s)
+	if err != nil {
+		return nil, Report{}, err
+	}
+	increment, err := findImport(m, incrementImport, []wasm.ValueType{i32, wasm.ValueTypeI64}, i32s)
+	if err != nil {
+		return nil, Report{}, err
+	}
 	present := 0
 	for _, f := range funcs {
 		export := findExport(m, f.export)
-		if export == nil || f.export == "proxy_on_response_headers" && addHeader < 0 {
+		if export == nil || f.export == "proxy_on_response_headers" && (addHeader < 0 || getPairs < 0 || increment < 0) {
 			continue
 		}
 		present++
@@ -169,7 +194,7 @@ func Rewrite(module []byte) ([]byte, Report, error) {
 		if int(typ) >= len(m.TypeSection) || !m.TypeSection[typ].EqualsSignature(f.params, f.results) {
 			return nil, Report{}, fmt.Errorf("export %s does not have the signature %v -> %v", f.export, f.params, f.results)
 		}
-		at := site{state: state, addHeader: uint32(addHeader)}
+		at := site{state: state, addHeader: uint32(addHeader), getPairs: uint32(getPairs), increment: uint32(increment)}
 		if isFast(m.CodeSection[export.Index-imported], f, at) {
 			continue
 		}

@@ -38,10 +38,11 @@ var (
 )
 
 // synthetic is a module shaped like the plugin where it matters here: it
-// imports env.proxy_add_header_map_value (function 0), exports the four
-// callbacks by functions standing for Go's (1 allocates at slowBase +
-// size; 2, 3 and 4 note their calls at recordAt, and 4 returns
-// goResponseAction), and holds the marker markers times in a data
+// imports env.proxy_add_header_map_value (function 0),
+// env.proxy_get_header_map_pairs (1) and env.proxy_increment_metric (2),
+// exports the four callbacks by functions standing for Go's (3 allocates
+// at slowBase + size; 4, 5 and 6 note their calls at recordAt, and 6
+// returns goResponseAction), and holds the marker markers times in a data
 // segment. allocSig is the allocator's parameters.
 func synthetic(markers int, allocSig []wasm.ValueType) []byte {
 	var data []byte
@@ -70,8 +71,13 @@ func synthetic(markers int, allocSig []wasm.ValueType) []byte {
 			{Params: i32Param},
 			{Params: []wasm.ValueType{i32, i32, i32}, Results: i32Param},
 			{Params: []wasm.ValueType{i32, i32, i32, i32, i32}, Results: i32Param},
+			{Params: []wasm.ValueType{i32, wasm.ValueTypeI64}, Results: i32Param},
 		},
-		ImportSection:   []*wasm.Import{{Module: "env", Name: "proxy_add_header_map_value", Type: wasm.ExternTypeFunc, DescFunc: 4}},
+		ImportSection: []*wasm.Import{
+			{Module: "env", Name: "proxy_add_header_map_value", Type: wasm.ExternTypeFunc, DescFunc: 4},
+			{Module: "env", Name: "proxy_get_header_map_pairs", Type: wasm.ExternTypeFunc, DescFunc: 3},
+			{Module: "env", Name: "proxy_increment_metric", Type: wasm.ExternTypeFunc, DescFunc: 5},
+		},
 		FunctionSection: []wasm.Index{0, 1, 2, 3},
 		CodeSection: []*wasm.Code{
 			{Body: []byte{get, 0, constI32, 0xC0, 0x84, 0x3D, add, end}}, // + 1,000,000
@@ -81,17 +87,17 @@ func synthetic(markers int, allocSig []wasm.ValueType) []byte {
 		},
 		MemorySection: &wasm.Memory{Min: 1, Max: 1},
 		ExportSection: []*wasm.Export{
-			{Name: "proxy_on_memory_allocate", Type: wasm.ExternTypeFunc, Index: 1},
-			{Name: "proxy_on_context_create", Type: wasm.ExternTypeFunc, Index: 2},
-			{Name: "proxy_on_delete", Type: wasm.ExternTypeFunc, Index: 3},
-			{Name: "proxy_on_response_headers", Type: wasm.ExternTypeFunc, Index: 4},
+			{Name: "proxy_on_memory_allocate", Type: wasm.ExternTypeFunc, Index: 3},
+			{Name: "proxy_on_context_create", Type: wasm.ExternTypeFunc, Index: 4},
+			{Name: "proxy_on_delete", Type: wasm.ExternTypeFunc, Index: 5},
+			{Name: "proxy_on_response_headers", Type: wasm.ExternTypeFunc, Index: 6},
 			{Name: "memory", Type: wasm.ExternTypeMemory, Index: 0},
 		},
 		DataSection: []*wasm.DataSegment{{
 			OffsetExpression: &wasm.ConstantExpression{Opcode: wasm.OpcodeI32Const, Data: []byte{0x80, 0x08}}, // 1024
 			Init:             data,
 		}},
-		NameSection: &wasm.NameSection{FunctionNames: wasm.NameMap{{Index: 1, Name: "abi.allocate"}}},
+		NameSection: &wasm.NameSection{FunctionNames: wasm.NameMap{{Index: 3, Name: "abi.allocate"}}},
 	}
 	return wabin.EncodeModule(m)
 }
@@ -108,6 +114,14 @@ type instance struct {
 	mod    api.Module
 	status uint32
 	added  []string // "map name: value"
+	// The host's proxy_get_header_map_pairs: it writes pairs (a map) where
+	// the module's proxy_on_memory_allocate says, unless it answers
+	// pairsStatus; gets counts its calls.
+	pairs       []byte
+	pairsStatus uint32
+	gets        int
+	addStatus   map[int]uint32 // the status of the i-th add, when not status
+	incremented []uint32       // the counters proxy_increment_metric incremented
 }
 
 func newInstance(t *testing.T) *instance {
@@ -132,8 +146,37 @@ func newInstance(t *testing.T) *instance {
 			n, _ := m.Memory().Read(name, nameLen)
 			v, _ := m.Memory().Read(value, valueLen)
 			in.added = append(in.added, fmt.Sprintf("%d %s: %s", mapType, n, v))
+			if st, ok := in.addStatus[len(in.added)-1]; ok {
+				return st
+			}
 			return in.status
-		}).Export("proxy_add_header_map_value").Instantiate(ctx)
+		}).Export("proxy_add_header_map_value").
+		NewFunctionBuilder().
+		WithFunc(func(ctx context.Context, m api.Module, mapType, dataAt, sizeAt uint32) uint32 {
+			in.gets++
+			if in.pairsStatus != 0 {
+				return in.pairsStatus
+			}
+			addr := uint32(0)
+			if len(in.pairs) > 0 {
+				res, err := m.ExportedFunction("proxy_on_memory_allocate").Call(ctx, uint64(len(in.pairs)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				addr = api.DecodeU32(res[0])
+				m.Memory().Write(addr, in.pairs)
+			}
+			m.Memory().WriteUint32Le(dataAt, addr)
+			m.Memory().WriteUint32Le(sizeAt, uint32(len(in.pairs)))
+			return 0
+		}).Export("proxy_get_header_map_pairs").
+		NewFunctionBuilder().
+		WithFunc(func(_ context.Context, id uint32, delta int64) uint32 {
+			if delta == 1 {
+				in.incremented = append(in.incremented, id)
+			}
+			return 0
+		}).Export("proxy_increment_metric").Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,6 +507,143 @@ func TestAStreamThatEndedItselfGetsItsResponseLineWithoutGo(t *testing.T) {
 			}
 			if got := in.table(); got.add || failed != tc.status {
 				t.Errorf("after it: add %v, addFailed %d; want false, %d", got.add, failed, tc.status)
+			}
+		})
+	}
+}
+
+// pairsMap serializes header lines as the host does (abi.AppendPairs).
+func pairsMap(lines ...string) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(len(lines)/2))
+	for i := 0; i < len(lines); i += 2 {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(lines[i])))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(lines[i+1])))
+	}
+	for _, s := range lines {
+		b = append(append(b, s...), 0)
+	}
+	return b
+}
+
+func TestAStreamThatHandedItsResponseOverGetsItsLinesWithoutGo(t *testing.T) {
+	// The strings the state points to: the prefixes for the stream, and
+	// the lines to add (the first one the stream's own).
+	const stringsAt, handOffAt, linesAt, countersAt = 12000, 13000, 13200, 13400
+	handing := tableState{slotID: 21, slotC: streamAt, live: 3, reuse: true, streamType: 0xABC, rootID: 7, chunkLen: 4096}
+	upstream := pairsMap(":status", "200", "content-type", "application/json")
+	cases := []struct {
+		name        string
+		change      func(*tableState)
+		notHanding  bool
+		pairs       []byte
+		pairsStatus uint32
+		addStatus   map[int]uint32
+		wantAdded   int // lines added
+		wantGo      bool
+		wantPre     bool   // the map left for Go's
+		wantFailed  uint32 // addFailed
+		wantLine    uint32 // addFailedLine
+	}{
+		{name: "no line of the upstream's is the stream's: its lines are added", pairs: upstream, wantAdded: 3},
+		{name: "an empty map: its lines are added", pairs: nil, wantAdded: 3},
+		{name: "an access-control-* line goes to Go, with the map", pairs: pairsMap(":status", "200", "access-control-allow-origin", "*"), wantGo: true, wantPre: true},
+		{name: "a vary line goes to Go", pairs: pairsMap("vary", "accept-encoding", ":status", "200"), wantGo: true, wantPre: true},
+		{name: "a name that is a prefix's start only is not the stream's", pairs: pairsMap("access-control", "x", "var", "y"), wantAdded: 3},
+		{name: "a name that differs from a prefix at its last byte is not the stream's", pairs: pairsMap("access-controlX-a", "x", "varx", "y"), wantAdded: 3},
+		{name: "a map whose sizes run past its end goes to Go", pairs: pairsMap(":status", "200")[:14], wantGo: true, wantPre: true},
+		{name: "a count past the map's end goes to Go", pairs: []byte{9, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, wantGo: true, wantPre: true},
+		{name: "a failed read goes to Go, without the map", pairsStatus: 1, wantGo: true},
+		{name: "a refused first line goes to Go, which reports it", pairs: upstream, addStatus: map[int]uint32{0: 5}, wantAdded: 1, wantGo: true, wantFailed: 5, wantLine: 0},
+		{name: "a refused later line goes to Go, with its index", pairs: upstream, addStatus: map[int]uint32{2: 6}, wantAdded: 3, wantGo: true, wantFailed: 6, wantLine: 2},
+		{name: "a stream that handed nothing over is Go's", notHanding: true, pairs: upstream, wantGo: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := newInstance(t)
+			in.setTable(handing)
+			mem := in.mod.Memory()
+			str := func(at uint32, s string) uint32 { mem.WriteString(at, s); return at }
+			// cb.handOff: "access-control-", "vary"
+			in.setWord(handOffAt, uint64(str(stringsAt, "access-control-")))
+			in.setWord(handOffAt+8, 15)
+			in.setWord(handOffAt+16, uint64(str(stringsAt+100, "vary")))
+			in.setWord(handOffAt+24, 4)
+			in.setWord(stateAt+OffsetHandOff, handOffAt)
+			in.setWord(stateAt+OffsetHandOffLen, 2)
+			// first: access-control-allow-origin: https://a.example; lines: vary: origin, x-a: 1
+			in.setWord(streamAt+OffsetAddName, uint64(str(stringsAt+200, "access-control-allow-origin")))
+			in.setWord(streamAt+OffsetAddName+8, 27)
+			in.setWord(streamAt+OffsetAddValue, uint64(str(stringsAt+300, "https://a.example")))
+			in.setWord(streamAt+OffsetAddValue+8, 17)
+			for i, kv := range [][2]string{{"vary", "origin"}, {"x-a", "1"}} {
+				at := linesAt + uint32(i)*2*StringSize
+				in.setWord(at, uint64(str(stringsAt+400+uint32(i)*100, kv[0])))
+				in.setWord(at+8, uint64(len(kv[0])))
+				in.setWord(at+16, uint64(str(stringsAt+450+uint32(i)*100, kv[1])))
+				in.setWord(at+24, uint64(len(kv[1])))
+			}
+			in.setWord(streamAt+OffsetLines, linesAt)
+			in.setWord(streamAt+OffsetLinesLen, 2)
+			mem.WriteUint32Le(countersAt, 41)
+			mem.WriteUint32Le(countersAt+4, 42)
+			in.setWord(streamAt+OffsetCounters, countersAt)
+			in.setWord(streamAt+OffsetCountersLen, 2)
+			in.setByte(streamAt+OffsetAddLines, map[bool]byte{false: 1}[tc.notHanding])
+			mem.WriteUint32Le(streamAt+OffsetPreSize, 77) // stale: the read clears it
+			in.pairs, in.pairsStatus, in.addStatus = tc.pairs, tc.pairsStatus, tc.addStatus
+
+			action := api.DecodeU32(in.call("proxy_on_response_headers", 21, 3, 1)[0])
+
+			goCalls, _ := mem.ReadUint32Le(recordAt + 24)
+			wantAction, wantCalls := uint32(0), uint32(0)
+			if tc.wantGo {
+				wantAction, wantCalls = goResponseAction, 1
+			}
+			if action != wantAction || goCalls != wantCalls {
+				t.Errorf("action %d, Go's response ran %d times; want %d, %d times", action, goCalls, wantAction, wantCalls)
+			}
+			all := []string{"2 access-control-allow-origin: https://a.example", "2 vary: origin", "2 x-a: 1"}
+			if fmt.Sprint(in.added) != fmt.Sprint(all[:tc.wantAdded]) {
+				t.Errorf("added %q, want %q", in.added, all[:tc.wantAdded])
+			}
+			// The counters, once the lines are added (or refused).
+			var wantCounted []uint32
+			if tc.wantAdded > 0 {
+				wantCounted = []uint32{41, 42}
+			}
+			if fmt.Sprint(in.incremented) != fmt.Sprint(wantCounted) {
+				t.Errorf("counters incremented %v, want %v", in.incremented, wantCounted)
+			}
+			if tc.notHanding {
+				if in.gets != 0 {
+					t.Errorf("the map read %d times, want none", in.gets)
+				}
+				return
+			}
+			preData, _ := mem.ReadUint32Le(streamAt + OffsetPreData)
+			preSize, _ := mem.ReadUint32Le(streamAt + OffsetPreSize)
+			failed, _ := mem.ReadUint32Le(streamAt + OffsetAddFailed)
+			line, _ := mem.ReadUint32Le(streamAt + OffsetAddFailedLine)
+			last, _ := mem.ReadUint32Le(stateAt + OffsetLast)
+			done := in.byteAt(streamAt+OffsetDone) != 0
+			if in.gets != 1 || in.byteAt(streamAt+OffsetAddLines) != 0 || in.word(stateAt+OffsetStream) != 0 {
+				t.Errorf("map read %d times, addLines %d, cb.stream %#x; want once, 0, 0", in.gets, in.byteAt(streamAt+OffsetAddLines), in.word(stateAt+OffsetStream))
+			}
+			if wantDone := tc.wantAdded > 0; done != wantDone || failed != tc.wantFailed || line != tc.wantLine {
+				t.Errorf("done %v, addFailed %d, addFailedLine %d; want %v, %d, %d", done, failed, line, wantDone, tc.wantFailed, tc.wantLine)
+			}
+			switch {
+			case tc.wantPre:
+				// Go's reads the map the layer read: where the arena put it.
+				got, _ := mem.Read(preData, preSize)
+				if preData != chunkAt || !bytes.Equal(got, tc.pairs) || last != chunkAt {
+					t.Errorf("map left at %d (%d bytes, last allocation %d), want the %d bytes read at %d", preData, preSize, last, len(tc.pairs), chunkAt)
+				}
+			case preSize != 0:
+				t.Errorf("preSize %d, want 0: no map left for Go's", preSize)
+			}
+			if tc.wantAdded > 0 && last != 0 {
+				t.Errorf("cb.last %d after the lines were added, want 0", last)
 			}
 		})
 	}
