@@ -341,7 +341,11 @@ func (s *stream) handOff() {
 		*a = scan.AppendAdditions(nil)
 	}
 	var counters []uint32
-	if m := s.metrics(); m != nil {
+	if k, ok := s.d.CountersKey(); ok { // as sendReport finds them, inline there
+		m := &s.root.reports[k]
+		if m.found != countersChanged {
+			s.root.findReport(m, s.d)
+		}
 		counters = m.ids[:m.n]
 	}
 	abi.StreamAddsToResponse([2]string{(*a)[0][0], scan.KeyedValue()}, (*a)[1:], counters)
@@ -486,7 +490,11 @@ func (s *stream) report() {
 // sendReport is report's work, apart so that report's check inlines.
 func (s *stream) sendReport() {
 	s.reported = true
-	if m := s.metrics(); m != nil {
+	if k, ok := s.d.CountersKey(); ok {
+		m := &s.root.reports[k]
+		if m.found != countersChanged {
+			s.root.findReport(m, s.d)
+		}
 		// At most four (reportMetrics), written out: a loop costs the
 		// module a jump back through its function's dispatch per metric.
 		ids := &m.ids
@@ -510,20 +518,6 @@ func (s *stream) sendReport() {
 		s.root.line = line[:0]
 		abi.LogBytes(abi.LogDebug, line)
 	}
-}
-
-// metrics are the metrics the decision increments, found on first use;
-// nil when it increments none.
-func (s *stream) metrics() *reportMetrics {
-	k, ok := s.d.CountersKey()
-	if !ok {
-		return nil
-	}
-	m := &s.root.reports[k]
-	if m.found != countersChanged {
-		s.root.findReport(m, s.d)
-	}
-	return m
 }
 
 // reportMetrics are the IDs of the defined metrics a decision increments:

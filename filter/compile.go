@@ -27,6 +27,7 @@ func compile(s *Spec) *Config {
 	}
 	for i, p := range cfg.policies {
 		p.index = i
+		p.matchesAll = len(p.hosts)+len(p.hostSuffixes)+len(p.pathPrefixes)+len(p.routeNames) == 0
 	}
 	settle(cfg)
 	return cfg

@@ -91,6 +91,7 @@ type policy struct {
 	hostSuffixes []string // ".example.com" for "*.example.com"
 	pathPrefixes []string
 	routeNames   []string
+	matchesAll   bool // none of them: every request (selectPolicy asks no more)
 
 	anyOrigin bool
 	allowNull bool

@@ -66,7 +66,7 @@ func (c *Config) EvaluateMemo(r *Request, m *OriginMemo) (d Decision) {
 
 func (c *Config) selectPolicy(r *Request) *policy {
 	for _, p := range c.policies {
-		if p.matches(r) {
+		if p.matchesAll || p.matches(r) {
 			return p
 		}
 	}

@@ -369,6 +369,11 @@ func endsInNumber(host string) bool {
 type originSet struct {
 	list []string
 	m    map[string]struct{}
+	// lengths has bit n set when an origin n bytes long is in the set (bit
+	// 63 for 63 and more), so that has answers most others without a
+	// call: an origin of a pattern or denied is seldom as long as one of
+	// the exact origins.
+	lengths uint64
 }
 
 // maxScannedOrigins is where a map starts to beat comparing in turn.
@@ -380,6 +385,7 @@ func (s *originSet) add(o string) (dup bool) {
 		return true
 	}
 	s.list = append(s.list, o)
+	s.lengths |= 1 << min(len(o), 63)
 	if len(s.list) > maxScannedOrigins {
 		if s.m == nil {
 			s.m = make(map[string]struct{}, len(s.list))
@@ -393,6 +399,14 @@ func (s *originSet) add(o string) (dup bool) {
 }
 
 func (s *originSet) has(o string) bool {
+	if s.lengths&(1<<min(len(o), 63)) == 0 {
+		return false
+	}
+	return s.lookup(o)
+}
+
+// lookup is has once an origin of o's length is in the set.
+func (s *originSet) lookup(o string) bool {
 	if s.m != nil {
 		_, ok := s.m[o]
 		return ok

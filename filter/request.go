@@ -159,15 +159,25 @@ func (r *Request) SetLines(l *Lines) {
 	} else if r.RequestMethod != "" {
 		r.RequestMethod = ""
 	}
-	if len(r.RequestHeaders) > 0 {
-		// Left by the last request: a slice view must go (Reset's reason).
-		for i := range r.RequestHeaders {
+	// The last request's lines, views that must go (Reset's reason),
+	// overwritten or cleared one by one: a range loop that clears is a
+	// call into the runtime in the module.
+	n := len(r.RequestHeaders)
+	if p&(1<<LineRequestHeaders) != 0 {
+		if n == 0 {
+			r.RequestHeaders = append(r.RequestHeaders, l.value(LineRequestHeaders))
+		} else {
+			r.RequestHeaders[0] = l.value(LineRequestHeaders)
+			for i := 1; i < n; i++ {
+				r.RequestHeaders[i] = ""
+			}
+			r.RequestHeaders = r.RequestHeaders[:1]
+		}
+	} else if n > 0 {
+		for i := 0; i < n; i++ {
 			r.RequestHeaders[i] = ""
 		}
 		r.RequestHeaders = r.RequestHeaders[:0]
-	}
-	if p&(1<<LineRequestHeaders) != 0 {
-		r.RequestHeaders = append(r.RequestHeaders, l.value(LineRequestHeaders))
 	}
 	if p&(1<<LineRequestPrivateNetwork) != 0 {
 		r.RequestPrivateNetwork = l.value(LineRequestPrivateNetwork)
