@@ -202,8 +202,8 @@ func pickTable(cfg *filter.Config) *abi.PickTable {
 	return t
 }
 
-// filter.Lines holds what abi.ReadPicked writes.
-var _ = func(l *filter.Lines) *[abi.MaxPicked]uint64 { return &l.Spans }
+// filter.Request.SetLines reads what abi.ReadPicked writes.
+var _ = func(p *abi.Picked) *[filter.MaxLines]uint64 { return &p.Spans }
 
 // NewStream implements abi.Root. The ABI layer hands a stream on to later
 // streams of the root (abi.ReuseStreams): with its arenas, a warm request
@@ -229,9 +229,9 @@ type stream struct {
 	compare bool
 	// reported says the decision's counters and log line were sent.
 	reported bool
-	// lines are the request's header lines that the engine reads, as the
+	// picked are the request's header lines that the engine reads, as the
 	// root's pick table finds them (abi.ReadPicked, filter.Request.SetLines).
-	lines filter.Lines
+	picked abi.Picked
 }
 
 // OnRequestHeaders implements abi.Stream. A request without Origin costs one
@@ -261,6 +261,18 @@ func (s *stream) OnRequestHeaders(int, bool) types.Action {
 	return s.decide(cfg)
 }
 
+// addEachLine sets the request from its header lines one at a time, for
+// a request with several lines of a name the engine reads.
+func (s *stream) addEachLine(cfg *filter.Config) {
+	s.req.Reset()
+	pairs := s.picked.Pairs
+	for k, v, ok := pairs.Next(); ok; k, v, ok = pairs.Next() {
+		if cfg.ReadsHeader(k) {
+			s.req.AddHeader(k, v)
+		}
+	}
+}
+
 // decide reads the request's headers, decides, and answers a preflight
 // whose answer is the plugin's. It is OnRequestHeaders' for a request with
 // Origin, apart so that a request without Origin runs a small function: a
@@ -269,21 +281,14 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 	// The header lines are read where the host wrote them, and the engine
 	// keeps those it reads (a view, no copy): picked in one pass, or, when
 	// a name it reads has several lines, one at a time.
-	pairs, present, repeated, err := abi.ReadPicked(abi.MapRequestHeaders, s.root.pick, &s.lines.Spans)
-	if err != nil {
+	if err := abi.ReadPicked(abi.MapRequestHeaders, s.root.pick, &s.picked); err != nil {
 		internalError("reading request headers", err)
 		return types.ActionContinue
 	}
-	if repeated {
-		s.req.Reset()
-		for k, v, ok := pairs.Next(); ok; k, v, ok = pairs.Next() {
-			if cfg.ReadsHeader(k) {
-				s.req.AddHeader(k, v)
-			}
-		}
+	if s.picked.Repeated {
+		s.addEachLine(cfg)
 	} else {
-		s.lines.Map, s.lines.Present = pairs.Map(), present
-		s.req.SetLines(&s.lines)
+		s.req.SetLines(s.picked.Pairs.Map(), &s.picked.Spans, s.picked.Present)
 	}
 	if cfg.NeedsRouteName() {
 		name, _, err := abi.GetProperty("xds", "route_name")

@@ -23,8 +23,7 @@ func Log(level LogLevel, msg string) {
 // (Envoy's admin endpoint /logging). When the host cannot say, it reports
 // true.
 func LogEnabled(level LogLevel) bool {
-	st, hostLevel := callGetLogLevel()
-	return st != statusOK || level >= LogLevel(hostLevel)
+	return uint32(level) >= callLogLevel()
 }
 
 // LogBytes is Log for a message built in a reused buffer (the host copies

@@ -32,11 +32,15 @@ func callLog(level uint32, msg string) uint32 {
 	return fakeHost.Log(level, msg)
 }
 
-func callGetLogLevel() (st, level uint32) {
+func callLogLevel() uint32 {
 	if fakeHost == nil {
-		return statusNotInHost, 0
+		return 0
 	}
-	return fakeHost.GetLogLevel()
+	st, level := fakeHost.GetLogLevel()
+	if st != statusOK {
+		return 0
+	}
+	return level
 }
 
 func callGetHeaderMapValue(mapType uint32, key string) (st, data, size uint32) {

@@ -58,10 +58,13 @@ const noGRPCStatus = ^uint32(0)
 
 func callLog(level uint32, msg string) uint32 { return proxyLog(level, msg) }
 
-func callGetLogLevel() (st, level uint32) {
-	slotData = 0
-	st = proxyGetLogLevel(&slotData)
-	return st, slotData
+// callLogLevel returns the host's log level, or 0 (the lowest, trace)
+// when the host cannot say. Small, so that LogEnabled inlines.
+func callLogLevel() uint32 {
+	if proxyGetLogLevel(&slotData) != 0 {
+		return 0
+	}
+	return slotData
 }
 
 func callGetHeaderMapValue(mapType uint32, key string) (st, data, size uint32) {

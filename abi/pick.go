@@ -63,32 +63,42 @@ func NewPickTable(names []string) (*PickTable, error) {
 	return t, nil
 }
 
-// ReadPicked is ReadHeaders, picking the lines of t's names in the same
-// pass as the check of the map's layout: it returns which names have a
-// line (bit i for the i-th name of t) and whether one has several. For
-// each name with a line, spans[i] says where the first one's value lies:
-// its offset from the start of the map (Pairs.Map) in the high 32 bits,
-// its length in the low ones; the spans of the other names are left as
-// they were. The Pairs read every line, for a reader that wants them all
-// when a name has several.
-func ReadPicked(mapType MapType, t *PickTable, spans *[MaxPicked]uint64) (ps Pairs, present uint16, repeated bool, err error) {
+// Picked is what ReadPicked found in a header map: which names of its
+// table have a line (Present, bit i for the i-th name) and whether one has
+// several (Repeated). For each name with a line, Spans[i] says where the
+// first one's value lies: its offset from the start of the map
+// (Pairs.Map) in the high 32 bits, its length in the low ones; the spans
+// of the other names are left as they were. Pairs reads every line, for a
+// reader that wants them all when a name has several.
+type Picked struct {
+	Spans    [MaxPicked]uint64
+	Present  uint16
+	Repeated bool
+	Pairs    Pairs
+}
+
+// ReadPicked is ReadHeaders, picking the lines of t's names into p in the
+// same pass as the check of the map's layout. p is written whole, in
+// place: a reader that keeps one per stream copies nothing.
+func ReadPicked(mapType MapType, t *PickTable, p *Picked) error {
 	st, data, size := callGetHeaderMapPairs(uint32(mapType))
 	afterHostReply()
 	if st != statusOK {
-		return Pairs{}, 0, false, failure(st)
+		return failure(st)
 	}
 	b, err := claim(data, size)
 	if err != nil {
-		return Pairs{}, 0, false, err
+		return err
 	}
-	n, p, repeated := pickPairs(b, t, spans)
+	n, present, repeated := pickPairs(b, t, &p.Spans)
 	if n < 0 {
-		return Pairs{}, 0, false, ErrMalformedPairs
+		return ErrMalformedPairs
 	}
-	return newPairs(b, n), uint16(p), repeated, nil
+	p.Present, p.Repeated, p.Pairs = uint16(present), repeated, newPairs(b, n)
+	return nil
 }
 
-// Map returns the whole serialized map, which ReadPicked's spans index.
+// Map returns the whole serialized map, which Picked's spans index.
 func (ps *Pairs) Map() string {
 	if ps.buf == nil {
 		return ""

@@ -98,49 +98,40 @@ const (
 var LineNames = [NumLines]string{":method", ":authority", ":path", "origin", "cookie", "authorization",
 	"access-control-request-method", "access-control-request-headers", "access-control-request-private-network"}
 
-// MaxLines is the room Lines has for names: 16, as abi's ReadPicked
-// writes.
+// MaxLines is the room SetLines' spans have for names: 16, as abi's
+// ReadPicked writes.
 const MaxLines = 16
 
-// Lines is a request's header lines as a plugin picks them out of the
-// host's header map in one pass (abi's ReadPicked), for SetLines: which
-// names of LineNames have a line (Present, bit i for LineNames[i]) and,
-// for those, where the first one's value lies in Map (Spans: its offset
-// in the high 32 bits, its length in the low ones).
-type Lines struct {
-	Map     string
-	Spans   [MaxLines]uint64
-	Present uint16
+// value is the value of the line whose span in m is sp.
+func value(m string, sp uint64) string {
+	off := int(sp >> 32)
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(m)), off)), int(sp&0xFFFFFFFF))
 }
 
-// value is the value of the first line of name i, which has one.
-func (l *Lines) value(i int) string {
-	sp := l.Spans[i]
-	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(l.Map)), sp>>32)), int(sp&0xFFFFFFFF))
-}
-
-// SetLines makes r the request whose header lines l describes: the same
-// as Reset, then AddHeader for each line of a name of LineNames, when no
-// name has more than one line (SetLines does not look: the plugin's pick
-// says so; with several, use Reset and AddHeader, which apply the rules
-// for them). Lines of names the plugin did not pick count as absent. It
-// sets the fields of the lines present, and clears the others that are
-// not empty already, one by one and without a call: it replaces a call
-// per line and Reset's clearing of every field.
-func (r *Request) SetLines(l *Lines) {
-	p := l.Present
+// SetLines makes r the request of the header lines a plugin picked out of
+// the host's header map m in one pass (abi's ReadPicked): p has bit i set
+// when LineNames[i] has a line, whose value's offset in m spans[i] holds
+// in its high 32 bits, and its length in the low ones. It is the same as
+// Reset, then AddHeader for each line of a name of LineNames, when no
+// name has more than one line (SetLines does not look: the pick says so;
+// with several, use Reset and AddHeader, which apply the rules for them).
+// Lines of names the plugin did not pick count as absent. It sets the
+// fields of the lines present, and clears the others that are not empty
+// already, one by one and without a call: it replaces a call per line and
+// Reset's clearing of every field.
+func (r *Request) SetLines(m string, spans *[MaxLines]uint64, p uint16) {
 	if p&(1<<LineMethod) != 0 {
-		r.Method = l.value(LineMethod)
+		r.Method = value(m, spans[LineMethod])
 	} else if r.Method != "" {
 		r.Method = ""
 	}
 	if p&(1<<LineAuthority) != 0 {
-		r.Authority = l.value(LineAuthority)
+		r.Authority = value(m, spans[LineAuthority])
 	} else if r.Authority != "" {
 		r.Authority = ""
 	}
 	if p&(1<<LinePath) != 0 {
-		r.Path = l.value(LinePath)
+		r.Path = value(m, spans[LinePath])
 	} else if r.Path != "" {
 		r.Path = ""
 	}
@@ -149,13 +140,13 @@ func (r *Request) SetLines(l *Lines) {
 	}
 	r.HasOrigin = p&(1<<LineOrigin) != 0
 	if r.HasOrigin {
-		r.Origin, r.originLines = l.value(LineOrigin), 1
+		r.Origin, r.originLines = value(m, spans[LineOrigin]), 1
 	} else if r.Origin != "" || r.originLines != 0 {
 		r.Origin, r.originLines = "", 0
 	}
 	r.HasRequestMethod = p&(1<<LineRequestMethod) != 0
 	if r.HasRequestMethod {
-		r.RequestMethod = l.value(LineRequestMethod)
+		r.RequestMethod = value(m, spans[LineRequestMethod])
 	} else if r.RequestMethod != "" {
 		r.RequestMethod = ""
 	}
@@ -165,9 +156,9 @@ func (r *Request) SetLines(l *Lines) {
 	n := len(r.RequestHeaders)
 	if p&(1<<LineRequestHeaders) != 0 {
 		if n == 0 {
-			r.RequestHeaders = append(r.RequestHeaders, l.value(LineRequestHeaders))
+			r.RequestHeaders = append(r.RequestHeaders, value(m, spans[LineRequestHeaders]))
 		} else {
-			r.RequestHeaders[0] = l.value(LineRequestHeaders)
+			r.RequestHeaders[0] = value(m, spans[LineRequestHeaders])
 			for i := 1; i < n; i++ {
 				r.RequestHeaders[i] = ""
 			}
@@ -180,7 +171,7 @@ func (r *Request) SetLines(l *Lines) {
 		r.RequestHeaders = r.RequestHeaders[:0]
 	}
 	if p&(1<<LineRequestPrivateNetwork) != 0 {
-		r.RequestPrivateNetwork = l.value(LineRequestPrivateNetwork)
+		r.RequestPrivateNetwork = value(m, spans[LineRequestPrivateNetwork])
 	} else if r.RequestPrivateNetwork != "" {
 		r.RequestPrivateNetwork = ""
 	}

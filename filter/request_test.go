@@ -76,7 +76,7 @@ func TestReadsHeader(t *testing.T) {
 // TestSetLinesIsResetThenAddHeader holds SetLines to what it stands for:
 // on a request left by a random earlier one (several lines of a name
 // included, as AddHeader records them), setting random lines of distinct
-// names through Lines gives the Request that Reset, then AddHeader of
+// names through a map and its spans gives the Request that Reset, then AddHeader of
 // each line, gives, for every subset of LineNames a plugin picks (the
 // lines of the others count as absent).
 func TestSetLinesIsResetThenAddHeader(t *testing.T) {
@@ -98,19 +98,19 @@ func TestSetLinesIsResetThenAddHeader(t *testing.T) {
 			lines = append(lines, [2]string{LineNames[i], values[rng.IntN(len(values))]})
 		}
 		lines = append(lines, [2]string{"user-agent", "x"})
-		var l Lines
+		var spans [MaxLines]uint64
+		var present uint16
 		var m strings.Builder
 		for _, h := range lines {
 			m.WriteString(h[0] + ":")
 			for i, name := range LineNames {
 				if name == h[0] && picked&(1<<i) != 0 {
-					l.Present |= 1 << i
-					l.Spans[i] = uint64(m.Len())<<32 | uint64(len(h[1]))
+					present |= 1 << i
+					spans[i] = uint64(m.Len())<<32 | uint64(len(h[1]))
 				}
 			}
 			m.WriteString(h[1] + "\n")
 		}
-		l.Map = m.String()
 		var want Request
 		for _, h := range lines {
 			for i, name := range LineNames {
@@ -119,7 +119,7 @@ func TestSetLinesIsResetThenAddHeader(t *testing.T) {
 				}
 			}
 		}
-		r.SetLines(&l)
+		r.SetLines(m.String(), &spans, present)
 		got := r
 		got.RequestHeaders, want.RequestHeaders = nil, nil
 		if !reflect.DeepEqual(got, want) || !slicesEqual(r.RequestHeaders, wantLines(lines, picked)) {
