@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/corswasm/corswasm/internal/testmodule"
 )
 
 // memoConfig gives the same origin different verdicts under its two
@@ -112,5 +114,51 @@ func TestEvaluateMemoDoesNotAllocate(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Fatalf("%v allocations per run", n)
+	}
+}
+
+// BenchmarkOriginMemo prices the memo natively for an origin that takes
+// the parse (matched by the large policy's last regex, or denied by the
+// small one): Evaluate without a memo, EvaluateMemo with the origin
+// remembered (a repeat), and EvaluateMemo with a new origin at every
+// request (1,024 in turn over the memo's 64 entries: misses that replace
+// an entry). BENCHMARKS.md reports the ratios.
+func BenchmarkOriginMemo(b *testing.B) {
+	for _, tc := range []struct {
+		name, config, origin string
+		variant              func(i int) string
+	}{
+		{"regex", testmodule.LargePolicy(), "https://pr-7.preview4.example.com",
+			func(i int) string { return fmt.Sprintf("https://pr-%d.preview4.example.com", i) }},
+		{"denied", benchPolicy, "https://evil.net", func(i int) string { return fmt.Sprintf("https://evil%d.net", i) }},
+	} {
+		cfg := mustParse(b, tc.config)
+		varied := make([]string, 1024)
+		for i := range varied {
+			varied[i] = tc.variant(i)
+		}
+		r := Request{Method: "GET", Origin: tc.origin, HasOrigin: true}
+		b.Run(tc.name+"/no memo", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				cfg.Evaluate(&r)
+			}
+		})
+		b.Run(tc.name+"/repeat", func(b *testing.B) {
+			var m OriginMemo
+			b.ReportAllocs()
+			for range b.N {
+				cfg.EvaluateMemo(&r, &m)
+			}
+		})
+		b.Run(tc.name+"/new origin each time", func(b *testing.B) {
+			var m OriginMemo
+			v := r
+			b.ReportAllocs()
+			for i := range b.N {
+				v.Origin = varied[i&1023]
+				cfg.EvaluateMemo(&v, &m)
+			}
+		})
 	}
 }
