@@ -28,6 +28,12 @@ type testHost struct {
 	local     *localResponse
 	metrics   []string
 	increment map[uint32]int64
+	// response, when not nil, is the response headers' map (the request's
+	// otherwise); pairsReads counts the reads of a map; addStatus, when
+	// not 0, is what adds return.
+	response   [][2]string
+	pairsReads int
+	addStatus  uint32
 }
 
 type localResponse struct {
@@ -85,8 +91,12 @@ func (h *testHost) GetHeaderMapValue(mapType uint32, key string) (st, data, size
 }
 
 func (h *testHost) GetHeaderMapPairs(mapType uint32) (st, data, size uint32) {
+	h.pairsReads++
 	if h.failStatus != 0 {
 		return h.failStatus, 0, 0
+	}
+	if mapType == uint32(MapResponseHeaders) && h.response != nil {
+		return give(AppendPairs(nil, h.response))
 	}
 	return give(AppendPairs(nil, h.request))
 }
@@ -103,6 +113,9 @@ func (h *testHost) SetHeaderMapPairs(mapType uint32, pairs []byte) uint32 {
 func (h *testHost) AddHeaderMapValue(mapType uint32, key, value string) uint32 {
 	if h.failStatus != 0 {
 		return h.failStatus
+	}
+	if h.addStatus != 0 {
+		return h.addStatus
 	}
 	h.added = append(h.added, [2]string{key, value})
 	return 0
@@ -219,6 +232,7 @@ func (r *testRoot) NewStream(id uint32) Stream {
 }
 
 type testStream struct {
+	response       [][2]string // the response headers it read
 	root           *testRoot
 	calls          []string
 	origin, header string
@@ -236,12 +250,23 @@ func (s *testStream) OnRequestHeaders(n int, eos bool) types.Action {
 		StreamDone()
 	case "request, adding vary":
 		StreamDoneAdding("vary", "origin")
+	case "request, handing over":
+		StreamAddsToResponse([2]string{"access-control-allow-origin", s.origin}, handedLines, []uint32{7, 8})
 	}
 	return types.ActionPause
 }
+
+// handedLines are the lines the test streams hand over after their first.
+var handedLines = [][2]string{{"access-control-allow-credentials", "true"}, {"vary", "origin"}}
+
 func (s *testStream) OnResponseHeaders(n int, eos bool) types.Action {
 	s.calls = append(s.calls, "response")
 	s.root.maybePanic("response")
+	if s.root.doneAfter == "request, handing over" {
+		if ps, err := ReadHeaders(MapResponseHeaders); err == nil {
+			s.response = ps.Append(nil)
+		}
+	}
 	if s.root.doneAfter == "response" {
 		StreamDone()
 	}
@@ -908,4 +933,68 @@ func TestADeletedRootsLiveStreamsAreNotKept(t *testing.T) {
 	}
 	onResponseHeaders(5+16, 0, 1)
 	onDelete(5 + 16)
+}
+
+// TestStreamAddsToResponseAddsTheLinesWithoutCallingTheStream holds the
+// Go side of StreamAddsToResponse (what a module without the post-link
+// step runs; the built module's plain WebAssembly is internal/fastpath's):
+// the lines added and the counters incremented without the stream when
+// no response line is the stream's, the stream called with the map read
+// once otherwise, a refused add reported.
+func TestStreamAddsToResponseAddsTheLinesWithoutCallingTheStream(t *testing.T) {
+	ResponseNamesForStream("access-control-", "vary")
+	t.Cleanup(func() { ResponseNamesForStream() })
+	for _, tc := range []struct {
+		name       string
+		response   [][2]string
+		addStatus  uint32
+		wantCalls  []string
+		wantAdded  int
+		wantErrors int
+	}{
+		{name: "no line of the stream's: added without the stream", response: [][2]string{{":status", "200"}, {"content-type", "text/plain"}},
+			wantCalls: []string{"request"}, wantAdded: 3},
+		{name: "a vary line: the stream's, with the map read once", response: [][2]string{{":status", "200"}, {"vary", "accept-encoding"}},
+			wantCalls: []string{"request", "response", "delete"}},
+		{name: "an access-control line: the stream's", response: [][2]string{{"access-control-allow-origin", "*"}},
+			wantCalls: []string{"request", "response", "delete"}},
+		{name: "a refused add: reported, the counters counted", response: [][2]string{{":status", "200"}},
+			addStatus: 10, wantCalls: []string{"request"}, wantErrors: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &testHost{request: [][2]string{{"origin", "https://a.test"}}, response: tc.response}
+			r := &testRoot{doneAfter: "request, handing over"}
+			errs := install(t, h, func(id uint32) Root { r.id = id; return r })
+			onContextCreate(1, 0)
+			onContextCreate(2, 1)
+			onRequestHeaders(2, 1, 0)
+			h.pairsReads, h.addStatus = 0, tc.addStatus
+			got := onResponseHeaders(2, 0, 1)
+			if !slices.Contains(tc.wantCalls, "response") && got != types.ActionContinue {
+				t.Errorf("response headers = %v, want Continue", got)
+			}
+			onDelete(2)
+			s := r.streams[2]
+			if !slices.Equal(s.calls, tc.wantCalls) {
+				t.Errorf("stream calls = %q, want %q", s.calls, tc.wantCalls)
+			}
+			want := [][2]string{{"access-control-allow-origin", "https://a.test"}, handedLines[0], handedLines[1]}
+			if !slices.Equal(h.added, want[:tc.wantAdded]) {
+				t.Errorf("added %q, want %q", h.added, want[:tc.wantAdded])
+			}
+			if h.pairsReads != 1 {
+				t.Errorf("the response map read %d times, want once", h.pairsReads)
+			}
+			if slices.Contains(tc.wantCalls, "response") && !slices.Equal(s.response, tc.response) {
+				t.Errorf("the stream read %q, want the response %q", s.response, tc.response)
+			}
+			counted := h.increment[7] == 1 && h.increment[8] == 1
+			if wantCounted := !slices.Contains(tc.wantCalls, "response"); counted != wantCounted {
+				t.Errorf("counters %v, want counted %v", h.increment, wantCounted)
+			}
+			if *errs != tc.wantErrors {
+				t.Errorf("%d internal errors, want %d (logs %q)", *errs, tc.wantErrors, h.logs)
+			}
+		})
+	}
 }

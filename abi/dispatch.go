@@ -80,9 +80,10 @@ type streamContext struct {
 	// addName: addValue, then lines, to the response headers, unless a
 	// line of the response is the stream's to see (ResponseNamesForStream).
 	// addFailedLine is the index of the line whose add the host refused
-	// (0: addName's; the lines after it are not added). preData and preSize are the response's header map
-	// the layer read (preSize 0: none), for the stream's own read
-	// (ReadHeaders, AppendHeaders) when the layer hands it the response.
+	// (0: addName's; the lines after it are not added). preData and
+	// preSize are the response's header map the layer read (preSize 0:
+	// none), for the stream's own read (ReadHeaders, AppendHeaders) when
+	// the layer hands it the response.
 	lines         [][2]string
 	addLines      bool
 	addFailedLine uint32
@@ -202,8 +203,9 @@ func (c *streamContext) addResponseLines() bool {
 }
 
 // forStream says whether the header map of size bytes at data, the
-// running stream's last allocation, has a line whose name begins with one of cb.handOff, or is
-// not a map ParsePairs reads (the stream's read then reports it).
+// running stream's last allocation, has a line whose name begins with one
+// of cb.handOff, or is not a map ParsePairs reads (the stream's read then
+// reports it).
 func forStream(data, size uint32) bool {
 	b, err := peekReply(data, size)
 	if err != nil {

@@ -220,6 +220,7 @@ func countPairsGo(buf []byte) int {
 // readPre is ReadHeaders of the response headers the layer read for
 // StreamAddsToResponse, once.
 func readPre(c *streamContext) (Pairs, error) {
+	afterHostReply() // the layer's read may have needed Go's allocator
 	b, err := claim(c.preData, c.preSize)
 	c.preSize = 0
 	if err != nil {
