@@ -226,6 +226,11 @@ func readPre(c *streamContext) (Pairs, error) {
 	if err != nil {
 		return Pairs{}, err
 	}
+	return pairsOf(b)
+}
+
+// pairsOf returns a reader of the map b, once its layout is checked.
+func pairsOf(b []byte) (Pairs, error) {
 	n := countPairs(b)
 	if n < 0 {
 		return Pairs{}, ErrMalformedPairs
@@ -248,9 +253,5 @@ func ReadHeaders(mapType MapType) (Pairs, error) {
 	if err != nil {
 		return Pairs{}, err
 	}
-	n := countPairs(b)
-	if n < 0 {
-		return Pairs{}, ErrMalformedPairs
-	}
-	return newPairs(b, n), nil
+	return pairsOf(b)
 }

@@ -78,13 +78,7 @@ func responseBody(at site) []byte {
 	c.get(ctx).load8(OffsetAdd).add(wasm.OpcodeIf, 0x40)
 	c.get(ctx).i32c(0)
 	store8(OffsetAdd)
-	c.i32c(MapResponseHeaders)
-	c.get(ctx).load(OffsetAddName).get(ctx).load(OffsetAddName + 8)
-	c.get(ctx).load(OffsetAddValue).get(ctx).load(OffsetAddValue + 8)
-	c.call(at.addHeader)
-	tee(status).add(wasm.OpcodeIf, 0x40)
-	c.get(ctx).get(status)
-	store32(OffsetAddFailed)
+	c.addFirstLine(at, ctx, status)
 	c.add(wasm.OpcodeBr, 3, wasm.OpcodeEnd, wasm.OpcodeEnd) // to Go's, which reports it
 	c.i32c(0).add(wasm.OpcodeReturn, wasm.OpcodeEnd)        // Continue
 
@@ -179,13 +173,7 @@ func responseBody(at site) []byte {
 	c.get(ctx).i32c(0)
 	store32(OffsetAddFailedLine)
 	c.add(wasm.OpcodeBlock, 0x40) // added: depth 0 here; Go's is 1
-	c.i32c(MapResponseHeaders)
-	c.get(ctx).load(OffsetAddName).get(ctx).load(OffsetAddName + 8)
-	c.get(ctx).load(OffsetAddValue).get(ctx).load(OffsetAddValue + 8)
-	c.call(at.addHeader)
-	tee(status).add(wasm.OpcodeIf, 0x40)
-	c.get(ctx).get(status)
-	store32(OffsetAddFailed)
+	c.addFirstLine(at, ctx, status)
 	c.add(wasm.OpcodeBr, 1, wasm.OpcodeEnd) // added
 	c.i32c(0)
 	set(i)
@@ -223,4 +211,16 @@ func responseBody(at site) []byte {
 	c.i32c(0).add(wasm.OpcodeReturn) // Continue
 	c.add(wasm.OpcodeEnd)            // Go's
 	return c.get(0).get(1).get(2).call(at.goFn).add(wasm.OpcodeEnd).b
+}
+
+// addFirstLine adds the line addName: addValue of the context in local
+// ctx to the response headers, and opens an if, at the depth of its
+// caller's choice, for the add the host refused, with its status in local
+// status and in the context's addFailed.
+func (c *code) addFirstLine(at site, ctx, status byte) {
+	c.i32c(MapResponseHeaders)
+	c.get(ctx).load(OffsetAddName).get(ctx).load(OffsetAddName + 8)
+	c.get(ctx).load(OffsetAddValue).get(ctx).load(OffsetAddValue + 8)
+	c.call(at.addHeader).add(wasm.OpcodeLocalTee, status, wasm.OpcodeIf, 0x40)
+	c.get(ctx).get(status).mem(wasm.OpcodeI32Store, 2, OffsetAddFailed)
 }
