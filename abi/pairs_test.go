@@ -193,27 +193,36 @@ func TestCountPairsAgreesWithGo(t *testing.T) {
 	names := []string{"", "a", "origin", ":authority", "access-control-request-headers"}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for n := 0; n < 20000; n++ {
-		var p [][2]string
-		for k := rng.IntN(6); k > 0; k-- {
-			p = append(p, [2]string{names[rng.IntN(len(names))], strings.Repeat("v", rng.IntN(10))})
-		}
-		buf := AppendPairs(nil, p)
-		damage := rng.IntN(4)
-		switch damage {
-		case 0:
-			buf[rng.IntN(len(buf))] ^= byte(1 << rng.IntN(8))
-		case 1:
-			buf = buf[:rng.IntN(len(buf))]
-		case 2:
-			buf = append(buf, byte(rng.IntN(2)))
-		}
+		p, buf, intact := randomMap(rng, names, 6, 4)
 		if got, want := countPairs(buf), countPairsGo(buf); got != want {
 			t.Fatalf("countPairs(%q) = %d; countPairsGo says %d", buf, got, want)
 		}
-		if damage == 3 && countPairsGo(buf) != len(p) {
+		if intact && countPairsGo(buf) != len(p) {
 			t.Fatalf("countPairsGo(%q) = %d for a map of %d pairs AppendPairs made", buf, countPairsGo(buf), len(p))
 		}
 	}
+}
+
+// randomMap returns up to maxLines-1 random lines of names, short random
+// values, and the map AppendPairs makes of them, damaged, one time in
+// damageOdds each, at a random byte, cut short or lengthened by a byte;
+// intact says it was not.
+func randomMap(rng *rand.Rand, names []string, maxLines, damageOdds int) (p [][2]string, buf []byte, intact bool) {
+	for k := rng.IntN(maxLines); k > 0; k-- {
+		p = append(p, [2]string{names[rng.IntN(len(names))], strings.Repeat("v", rng.IntN(10))})
+	}
+	buf = AppendPairs(nil, p)
+	switch rng.IntN(damageOdds) {
+	case 0:
+		buf[rng.IntN(len(buf))] ^= byte(1 << rng.IntN(8))
+	case 1:
+		buf = buf[:rng.IntN(len(buf))]
+	case 2:
+		buf = append(buf, byte(rng.IntN(2)))
+	default:
+		intact = true
+	}
+	return p, buf, intact
 }
 
 func TestPickFindsTheFirstLineOfEachName(t *testing.T) {
@@ -290,19 +299,7 @@ func TestPickPairsAgreesWithGo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p [][2]string
-		for k := rng.IntN(12); k > 0; k-- {
-			p = append(p, [2]string{names[rng.IntN(len(names))], strings.Repeat("v", rng.IntN(10))})
-		}
-		buf := AppendPairs(nil, p)
-		switch rng.IntN(6) {
-		case 0:
-			buf[rng.IntN(len(buf))] ^= byte(1 << rng.IntN(8))
-		case 1:
-			buf = buf[:rng.IntN(len(buf))]
-		case 2:
-			buf = append(buf, byte(rng.IntN(2)))
-		}
+		_, buf, _ := randomMap(rng, names, 12, 6)
 		var gotSpans, wantSpans [MaxPicked]uint64
 		gotN, gotPresent, gotRepeated := pickPairs(buf, table, &gotSpans)
 		wantN, wantPresent, wantRepeated := pickPairsGo(buf, table, &wantSpans)
