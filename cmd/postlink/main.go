@@ -12,9 +12,10 @@
 // it makes the jumps of the module's Go code direct where WebAssembly
 // allows it, which changes how the code branches and nothing it computes
 // (package internal/gojumps), folds the stack addresses of its Go code
-// into the loads and stores that use them (package internal/goaddr), and
+// into the loads and stores that use them (package internal/goaddr),
 // writes its small fixed-size copies and clears as word loads and stores
-// (package internal/gomoves). Last, it puts callbacks of plain
+// (package internal/gomoves), and shortens the boolean tests of its Go
+// code (package internal/gobools). Last, it puts callbacks of plain
 // WebAssembly in front of Go's for their usual cases, without entering
 // Go: proxy_on_memory_allocate serves the host from the running stream's
 // arena, proxy_on_context_create and proxy_on_delete take on and park the
@@ -83,6 +84,8 @@ func run(in, out string, w io.Writer) error {
 	fmt.Fprintf(w, "postlink: %s: %d stack addresses folded into their loads and stores\n", out, r.Addresses.Folded)
 	fmt.Fprintf(w, "postlink: %s: %d copies and %d clears of at most %d and %d bytes written as word loads and stores\n",
 		out, r.Moves.Copies, r.Moves.Fills, gomoves.MaxCopy, gomoves.MaxFill)
+	fmt.Fprintf(w, "postlink: %s: boolean tests shortened: %d instructions removed, %d double zero tests made one comparison\n",
+		out, r.Bools.Removed, r.Bools.Negations)
 	switch f := r.Fast; {
 	case f.Done:
 		fmt.Fprintf(w, "postlink: %s: the callbacks already served by plain WebAssembly first\n", out)

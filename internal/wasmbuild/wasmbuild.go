@@ -15,6 +15,7 @@ import (
 
 	"github.com/corswasm/corswasm/internal/fastpath"
 	"github.com/corswasm/corswasm/internal/goaddr"
+	"github.com/corswasm/corswasm/internal/gobools"
 	"github.com/corswasm/corswasm/internal/gojumps"
 	"github.com/corswasm/corswasm/internal/gomoves"
 	"github.com/corswasm/corswasm/internal/wasishim"
@@ -49,6 +50,7 @@ type PostLinkReport struct {
 	Jumps     gojumps.Report
 	Addresses goaddr.Report
 	Moves     gomoves.Report
+	Bools     gobools.Report
 	Fast      fastpath.Report
 }
 
@@ -57,7 +59,8 @@ type PostLinkReport struct {
 // (wasishim.Embed), then makes the jumps of its Go code direct
 // (gojumps.Rewrite), folds its stack addresses into the loads and
 // stores that use them (goaddr.Rewrite), writes its small fixed-size
-// copies and clears as word loads and stores (gomoves.Rewrite), and puts
+// copies and clears as word loads and stores (gomoves.Rewrite), shortens
+// the boolean tests of its Go code (gobools.Rewrite), and puts
 // callbacks of plain WebAssembly in front of Go's for their usual cases
 // (fastpath.Rewrite: proxy_on_memory_allocate, proxy_on_context_create,
 // proxy_on_delete, proxy_on_response_headers). Nothing is returned but an error when a step cannot
@@ -76,6 +79,9 @@ func PostLink(module []byte) ([]byte, PostLinkReport, error) {
 	}
 	if module, r.Moves, err = gomoves.Rewrite(module); err != nil {
 		return nil, PostLinkReport{}, fmt.Errorf("unrolling small copies and clears: %w", err)
+	}
+	if module, r.Bools, err = gobools.Rewrite(module); err != nil {
+		return nil, PostLinkReport{}, fmt.Errorf("shortening boolean tests: %w", err)
 	}
 	if module, r.Fast, err = fastpath.Rewrite(module); err != nil {
 		return nil, PostLinkReport{}, fmt.Errorf("adding the fast callbacks: %w", err)
