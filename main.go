@@ -281,7 +281,10 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 	// The header lines are read where the host wrote them, and the engine
 	// keeps those it reads (a view, no copy): picked in one pass, or, when
 	// a name it reads has several lines, one at a time.
-	if err := abi.ReadPicked(abi.MapRequestHeaders, s.root.pick, &s.picked); err != nil {
+	// root and d are read through locals: Go's Wasm code checks a pointer
+	// loaded from a field for nil at each use in a branch.
+	root := s.root
+	if err := abi.ReadPicked(abi.MapRequestHeaders, root.pick, &s.picked); err != nil {
 		internalError("reading request headers", err)
 		return types.ActionContinue
 	}
@@ -301,25 +304,27 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 		}
 		s.req.RouteName = name
 	}
-	s.own = cfg.EvaluateMemo(&s.req, &s.root.memo)
-	s.d = &s.own
+	d := &s.own
+	*d = cfg.EvaluateMemo(&s.req, &root.memo)
+	s.d = d
 
-	if s.d.Kind == filter.KindPreflight {
-		if answered, err := s.answerPreflight(); err != nil {
+	// Nothing is reported yet (OnRequestHeaders): sendReport, not report.
+	if d.Kind == filter.KindPreflight {
+		if answered, err := s.answerPreflight(d); err != nil {
 			internalError("sending the preflight response", err)
 			return types.ActionContinue
 		} else if answered {
-			s.report()
+			s.sendReport(d)
 			abi.StreamDone()
 			return types.ActionPause
 		}
 	}
-	if s.d.NeedsResponse() {
+	if d.NeedsResponse() {
 		s.pending = true
-		s.handOff()
+		s.handOff(d)
 	} else {
-		s.report()
-		s.compare = s.d.NeedsComparison()
+		s.sendReport(d)
+		s.compare = d.NeedsComparison()
 		if !s.compare {
 			abi.StreamDone()
 		}
@@ -335,8 +340,8 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 // counting the decision (its counters, a report of an allowed request
 // being only those) as writeResponse would. Any other response comes to
 // OnResponseHeaders as before, the layer's read of it with it.
-func (s *stream) handOff() {
-	scan := s.d.ScanUpstream()
+func (s *stream) handOff(d *filter.Decision) {
+	scan := d.ScanUpstream()
 	key, ok := scan.AdditionsKey()
 	if !ok {
 		return
@@ -346,10 +351,10 @@ func (s *stream) handOff() {
 		*a = scan.AppendAdditions(nil)
 	}
 	var counters []uint32
-	if k, ok := s.d.CountersKey(); ok { // as sendReport finds them, inline there
+	if k, ok := d.CountersKey(); ok { // as sendReport finds them, inline there
 		m := &s.root.reports[k]
 		if m.found != countersChanged {
-			s.root.findReport(m, s.d)
+			s.root.findReport(m, d)
 		}
 		counters = m.ids[:m.n]
 	}
@@ -488,17 +493,19 @@ func (r *root) countPolicy(i int, pc filter.PolicyCounter) {
 // report increments the decision's counters and logs its line, once.
 func (s *stream) report() {
 	if !s.reported {
-		s.sendReport()
+		s.sendReport(s.d)
 	}
 }
 
-// sendReport is report's work, apart so that report's check inlines.
-func (s *stream) sendReport() {
+// sendReport is report's work for d, the stream's decision, apart so that
+// report's check inlines.
+func (s *stream) sendReport(d *filter.Decision) {
 	s.reported = true
-	if k, ok := s.d.CountersKey(); ok {
-		m := &s.root.reports[k]
+	if k, ok := d.CountersKey(); ok {
+		root := s.root
+		m := &root.reports[k]
 		if m.found != countersChanged {
-			s.root.findReport(m, s.d)
+			root.findReport(m, d)
 		}
 		// At most four (reportMetrics), written out: a loop costs the
 		// module a jump back through its function's dispatch per metric.
@@ -518,8 +525,8 @@ func (s *stream) sendReport() {
 	}
 	// Envoy drops debug lines at its default level: a denial asks the
 	// level (one cheap host call) before building its line.
-	if s.d.Denied() && abi.LogEnabled(abi.LogDebug) {
-		line := s.d.AppendLogLine(s.root.line[:0])
+	if d.Denied() && abi.LogEnabled(abi.LogDebug) {
+		line := d.AppendLogLine(s.root.line[:0])
 		s.root.line = line[:0]
 		abi.LogBytes(abi.LogDebug, line)
 	}
@@ -557,8 +564,7 @@ func (r *root) findReport(m *reportMetrics, d *filter.Decision) {
 // one (see filter.Decision.LocalResponse). Most come from a serialized
 // template (LocalResponseKey), built on first use; a debug denial's, which
 // names its reason, is serialized for the request.
-func (s *stream) answerPreflight() (answered bool, err error) {
-	d := s.d
+func (s *stream) answerPreflight(d *filter.Decision) (answered bool, err error) {
 	if key, ok := d.LocalResponseKey(); ok {
 		a := &s.root.replies[key]
 		if !a.built {

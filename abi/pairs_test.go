@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // le builds a buffer from u32 little-endian words and raw strings.
@@ -286,7 +287,8 @@ func TestNewPickTableRefusesWhatItCannotPick(t *testing.T) {
 func TestPickPairsAgreesWithGo(t *testing.T) {
 	names := []string{"a", "ab", "abc", "abd", ":path", "origin", "cookie", "originx", ":method", "12345678",
 		"12345679", ":authority", "authorization", "access-control-request-method", "access-control-request-headers",
-		"access-control-request-xeaders", "access-control-request-private-network", "unlisted", "ORIGIN", "origiN", ""}
+		"access-control-request-xeaders", "access-control-xequest-headers", "access-control-request-private-network",
+		"x-forwarded-for-ab", "x-forwarded-fox-ab", "unlisted", "ORIGIN", "origiN", ""}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for round := 0; round < 20000; round++ {
 		var want []string
@@ -305,6 +307,26 @@ func TestPickPairsAgreesWithGo(t *testing.T) {
 		wantN, wantPresent, wantRepeated := pickPairsGo(buf, table, &wantSpans)
 		if gotN != wantN || gotN >= 0 && (gotSpans != wantSpans || gotPresent != wantPresent || gotRepeated != wantRepeated) {
 			t.Fatalf("pickPairs(%q) for %q: %d %x %b %v; pickPairsGo says %d %x %b %v", buf, want, gotN, gotSpans, gotPresent, gotRepeated, wantN, wantSpans, wantPresent, wantRepeated)
+		}
+	}
+}
+
+// TestPickTableLayout holds PickTable's fields at the offsets pick_wasm.s
+// reads them from.
+func TestPickTableLayout(t *testing.T) {
+	var pt PickTable
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"byLen", unsafe.Offsetof(pt.byLen), 0},
+		{"next", unsafe.Offsetof(pt.next), 64},
+		{"names", unsafe.Offsetof(pt.names), 80},
+		{"head", unsafe.Offsetof(pt.head), 208},
+		{"tail", unsafe.Offsetof(pt.tail), 336},
+	} {
+		if f.got != f.want {
+			t.Errorf("PickTable.%s at %d, pick_wasm.s reads it at %d", f.name, f.got, f.want)
 		}
 	}
 }

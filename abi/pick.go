@@ -28,7 +28,11 @@ type PickTable struct {
 	// Go's collector does not move memory, and the table keeps them
 	// alive through keep).
 	names [MaxPicked]uint64
-	keep  [MaxPicked]string
+	// head and tail are each name's first and last words, which the
+	// assembly compares with a line's without loading the name: 8 bytes
+	// (4 for a name of 4 to 7 bytes), little-endian; 0 for a shorter name.
+	head, tail [MaxPicked]uint64
+	keep       [MaxPicked]string
 }
 
 // NewPickTable prepares names for ReadPicked: the line of names[i] is
@@ -57,10 +61,32 @@ func NewPickTable(names []string) (*PickTable, error) {
 		}
 		t.keep[i] = name
 		t.names[i] = uint64(uintptr(unsafe.Pointer(unsafe.StringData(name))))
+		t.head[i], t.tail[i] = ends(name)
 		t.next[i] = t.byLen[len(name)]
 		t.byLen[len(name)] = uint8(i + 1)
 	}
 	return t, nil
+}
+
+// ends returns the first and last words of name for PickTable.head and
+// tail.
+func ends(name string) (head, tail uint64) {
+	n := len(name)
+	switch {
+	case n >= 8:
+		return littleEndian(name[:8]), littleEndian(name[n-8:])
+	case n >= 4:
+		return littleEndian(name[:4]), littleEndian(name[n-4:])
+	}
+	return 0, 0
+}
+
+// littleEndian reads s, at most 8 bytes, as a little-endian number.
+func littleEndian(s string) (v uint64) {
+	for i := len(s) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(s[i])
+	}
+	return v
 }
 
 // Picked is what ReadPicked found in a header map: which names of its

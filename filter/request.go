@@ -120,6 +120,11 @@ func value(m string, sp uint64) string {
 // already, one by one and without a call: it replaces a call per line and
 // Reset's clearing of every field.
 func (r *Request) SetLines(m string, spans *[MaxLines]uint64, p uint16) {
+	// An unconditional access to each pointer first: Go's Wasm code
+	// checks a pointer for nil before each access no check dominates,
+	// and every other access here is in a branch.
+	r.Credentialed = p&(1<<LineCookie|1<<LineAuthorization) != 0
+	_ = spans[0]
 	if p&(1<<LineMethod) != 0 {
 		r.Method = value(m, spans[LineMethod])
 	} else if r.Method != "" {
@@ -175,7 +180,6 @@ func (r *Request) SetLines(m string, spans *[MaxLines]uint64, p uint16) {
 	} else if r.RequestPrivateNetwork != "" {
 		r.RequestPrivateNetwork = ""
 	}
-	r.Credentialed = p&(1<<LineCookie|1<<LineAuthorization) != 0
 }
 
 // The names addHeader looks for, prepared for comparisons without a call
