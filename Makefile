@@ -7,8 +7,9 @@
 # it loads and runs on Envoy 1.28 and newer) and makes the jumps of its Go
 # code direct (internal/gojumps: the same program, faster), folds its stack
 # addresses (internal/goaddr), writes its small copies and clears as word
-# stores (internal/gomoves), shortens its boolean tests (internal/gobools)
-# and serves the usual cases of four callbacks
+# stores (internal/gomoves), shortens its boolean tests (internal/gobools),
+# writes its host-call stubs into their callers (internal/gostubs) and
+# serves the usual cases of four callbacks
 # from plain WebAssembly (internal/fastpath); then the check against what
 # Envoy's proxy-wasm host requires, which prints one line (its size, OK,
 # the Envoy releases it runs on); `go run ./cmd/wasmcheck -v plugin.wasm`

@@ -14,8 +14,9 @@
 // (package internal/gojumps), folds the stack addresses of its Go code
 // into the loads and stores that use them (package internal/goaddr),
 // writes its small fixed-size copies and clears as word loads and stores
-// (package internal/gomoves), and shortens the boolean tests of its Go
-// code (package internal/gobools). Last, it puts callbacks of plain
+// (package internal/gomoves), shortens the boolean tests of its Go code
+// (package internal/gobools) and writes the stubs that reach the host's
+// functions into their callers (package internal/gostubs). Last, it puts callbacks of plain
 // WebAssembly in front of Go's for their usual cases, without entering
 // Go: proxy_on_memory_allocate serves the host from the running stream's
 // arena, proxy_on_context_create and proxy_on_delete take on and park the
@@ -86,6 +87,7 @@ func run(in, out string, w io.Writer) error {
 		out, r.Moves.Copies, r.Moves.Fills, gomoves.MaxCopy, gomoves.MaxFill)
 	fmt.Fprintf(w, "postlink: %s: boolean tests shortened: %d instructions removed, %d double zero tests made one comparison\n",
 		out, r.Bools.Removed, r.Bools.Negations)
+	fmt.Fprintf(w, "postlink: %s: %d calls of %d host-call stubs written as the stubs' instructions\n", out, r.Stubs.Inlined, r.Stubs.Stubs)
 	switch f := r.Fast; {
 	case f.Done:
 		fmt.Fprintf(w, "postlink: %s: the callbacks already served by plain WebAssembly first\n", out)

@@ -18,6 +18,7 @@ import (
 	"github.com/corswasm/corswasm/internal/gobools"
 	"github.com/corswasm/corswasm/internal/gojumps"
 	"github.com/corswasm/corswasm/internal/gomoves"
+	"github.com/corswasm/corswasm/internal/gostubs"
 	"github.com/corswasm/corswasm/internal/wasishim"
 )
 
@@ -51,6 +52,7 @@ type PostLinkReport struct {
 	Addresses goaddr.Report
 	Moves     gomoves.Report
 	Bools     gobools.Report
+	Stubs     gostubs.Report
 	Fast      fastpath.Report
 }
 
@@ -82,6 +84,9 @@ func PostLink(module []byte) ([]byte, PostLinkReport, error) {
 	}
 	if module, r.Bools, err = gobools.Rewrite(module); err != nil {
 		return nil, PostLinkReport{}, fmt.Errorf("shortening boolean tests: %w", err)
+	}
+	if module, r.Stubs, err = gostubs.Rewrite(module); err != nil {
+		return nil, PostLinkReport{}, fmt.Errorf("writing host-call stubs into their callers: %w", err)
 	}
 	if module, r.Fast, err = fastpath.Rewrite(module); err != nil {
 		return nil, PostLinkReport{}, fmt.Errorf("adding the fast callbacks: %w", err)
