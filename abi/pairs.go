@@ -161,6 +161,11 @@ func newPairs(buf []byte, n int) Pairs {
 	return Pairs{buf: unsafe.Pointer(unsafe.SliceData(buf)), end: len(buf), n: n, off: 4 + 8*n}
 }
 
+// set makes ps newPairs(buf, n) in place.
+func (ps *Pairs) set(buf []byte, n int) {
+	ps.buf, ps.end, ps.i, ps.n, ps.off = unsafe.Pointer(unsafe.SliceData(buf)), len(buf), 0, n, 4+8*n
+}
+
 // Next returns the next pair; ok is false after the last. The key and the
 // value each end before a NUL of the map, so the pointers made here stay
 // inside it.

@@ -120,7 +120,8 @@ func ReadPicked(mapType MapType, t *PickTable, p *Picked) error {
 	if n < 0 {
 		return ErrMalformedPairs
 	}
-	p.Present, p.Repeated, p.Pairs = uint16(present), repeated, newPairs(b, n)
+	p.Present, p.Repeated = uint16(present), repeated
+	p.Pairs.set(b, n) // field by field: a Pairs assigned whole is a copy through the stack
 	return nil
 }
 
