@@ -58,17 +58,6 @@ func moduleOf(instrs []byte) []byte {
 	return wabin.EncodeModule(m)
 }
 
-// code returns the instructions of the only function of module.
-func code(t *testing.T, module []byte) []byte {
-	t.Helper()
-	m, err := wabin.DecodeModule(module, wasm.CoreFeaturesV2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := m.CodeSection[0].Body
-	return b[:len(b)-1] // without the function's end
-}
-
 func TestRewrite(t *testing.T) {
 	ret := []byte{wasmcode.OpLocalGet, val} // every function returns v
 	for _, tc := range []struct {
@@ -114,8 +103,8 @@ func TestRewrite(t *testing.T) {
 			if want == nil {
 				want = tc.in
 			}
-			if got := code(t, out); !bytes.Equal(got, want) || r.Folded != tc.foldCount {
-				t.Errorf("folded %d, want %d\n got % x\nwant % x", r.Folded, tc.foldCount, got, want)
+			if got, err := wasmcode.FuncBody(out, 0); err != nil || !bytes.Equal(got, want) || r.Folded != tc.foldCount {
+				t.Errorf("folded %d, want %d (%v)\n got % x\nwant % x", r.Folded, tc.foldCount, err, got, want)
 			}
 			again, r2, err := goaddr.Rewrite(out)
 			if err != nil || r2.Folded != 0 || !bytes.Equal(again, out) {

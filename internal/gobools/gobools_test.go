@@ -49,17 +49,6 @@ func moduleOf(instrs []byte) []byte {
 	return wabin.EncodeModule(m)
 }
 
-// code returns the instructions of the only function of module.
-func code(t *testing.T, module []byte) []byte {
-	t.Helper()
-	m, err := wabin.DecodeModule(module, wasm.CoreFeaturesV2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := m.CodeSection[0].Body
-	return b[:len(b)-1]
-}
-
 // The functions of both tests: Go's shapes, and shapes left alone.
 var cases = []struct {
 	name               string
@@ -116,8 +105,8 @@ func TestRewrite(t *testing.T) {
 			if want == nil {
 				want = tc.in
 			}
-			if got := code(t, out); !bytes.Equal(got, want) || r.Removed != tc.removed || r.Negations != tc.negations {
-				t.Errorf("%+v, want %d removed, %d negations\n got % x\nwant % x", r, tc.removed, tc.negations, got, want)
+			if got, err := wasmcode.FuncBody(out, 0); err != nil || !bytes.Equal(got, want) || r.Removed != tc.removed || r.Negations != tc.negations {
+				t.Errorf("%+v, want %d removed, %d negations (%v)\n got % x\nwant % x", r, tc.removed, tc.negations, err, got, want)
 			}
 			again, r2, err := gobools.Rewrite(out)
 			if err != nil || r2 != (gobools.Report{}) || !bytes.Equal(again, out) {

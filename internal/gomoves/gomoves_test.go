@@ -90,17 +90,6 @@ func moduleOf(instrs []byte) []byte {
 	return wabin.EncodeModule(m)
 }
 
-// code returns the instructions of the only function of module.
-func code(t *testing.T, module []byte) []byte {
-	t.Helper()
-	m, err := wabin.DecodeModule(module, wasm.CoreFeaturesV2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := m.CodeSection[0].Body
-	return b[:len(b)-1] // without the function's end
-}
-
 func TestRewrite(t *testing.T) {
 	spBase, regBase, zero := []byte{wasmcode.OpLocalGet, sp}, regAddr0(), i32Const(0)
 	for _, tc := range []struct {
@@ -150,8 +139,8 @@ func TestRewrite(t *testing.T) {
 			if want == nil {
 				want = tc.in
 			}
-			if got := code(t, out); !bytes.Equal(got, want) || r.Copies != tc.copies || r.Fills != tc.fills {
-				t.Errorf("%+v, want %d copies and %d fills\n got % x\nwant % x", r, tc.copies, tc.fills, got, want)
+			if got, err := wasmcode.FuncBody(out, 0); err != nil || !bytes.Equal(got, want) || r.Copies != tc.copies || r.Fills != tc.fills {
+				t.Errorf("%+v, want %d copies and %d fills (%v)\n got % x\nwant % x", r, tc.copies, tc.fills, err, got, want)
 			}
 			again, r2, err := gomoves.Rewrite(out)
 			if err != nil || r2 != (gomoves.Report{}) || !bytes.Equal(again, out) {

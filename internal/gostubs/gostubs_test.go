@@ -95,17 +95,6 @@ func moduleOf(stubBody, callerBody []byte, callerR0 wasm.ValueType) []byte {
 	return wabin.EncodeModule(m)
 }
 
-// body returns the instructions of the i-th defined function of module.
-func body(t *testing.T, module []byte, i int) []byte {
-	t.Helper()
-	m, err := wabin.DecodeModule(module, wasm.CoreFeaturesV2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := m.CodeSection[i].Body
-	return b[:len(b)-1]
-}
-
 func TestRewrite(t *testing.T) {
 	call := []byte{wasmcode.OpCall, 0}
 	i64 := wasm.ValueTypeI64
@@ -146,10 +135,10 @@ func TestRewrite(t *testing.T) {
 			if want == nil {
 				want = tc.caller
 			}
-			if got := body(t, out, 1); !bytes.Equal(got, want) || r.Stubs != tc.stubs || r.Inlined != tc.inline {
-				t.Errorf("%+v, want %d stubs, %d inlined\n got % x\nwant % x", r, tc.stubs, tc.inline, got, want)
+			if got, err := wasmcode.FuncBody(out, 1); err != nil || !bytes.Equal(got, want) || r.Stubs != tc.stubs || r.Inlined != tc.inline {
+				t.Errorf("%+v, want %d stubs, %d inlined (%v)\n got % x\nwant % x", r, tc.stubs, tc.inline, err, got, want)
 			}
-			if !bytes.Equal(body(t, out, 0), tc.stub) {
+			if stub, err := wasmcode.FuncBody(out, 0); err != nil || !bytes.Equal(stub, tc.stub) {
 				t.Error("the stub itself changed")
 			}
 		})

@@ -382,6 +382,35 @@ func rewriteBodies(sec []byte, fn func(instrs []byte) ([]byte, error)) ([]byte, 
 	return out, nil
 }
 
+// FuncBody returns the instructions of the i-th function module defines
+// (the i-th code body), after its locals and without the end that closes
+// it: what the rewrites change, for a test to compare.
+func FuncBody(module []byte, i int) ([]byte, error) {
+	var body []byte
+	found := false
+	err := Sections(module, func(id byte, start, payload, end int) error {
+		if id != sectionCode {
+			return nil
+		}
+		k := 0 // the bodies walked as a rewrite would, each left as it is
+		_, err := rewriteBodies(module[payload:end], func(instrs []byte) ([]byte, error) {
+			if k == i {
+				body, found = instrs, true
+			}
+			k++
+			return instrs, nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found || len(body) == 0 || body[len(body)-1] != OpEnd {
+		return nil, fmt.Errorf("no code body %d ending with end", i)
+	}
+	return body[:len(body)-1], nil
+}
+
 // skipLocals returns where the instructions of a code body start.
 func skipLocals(body []byte) (int, error) {
 	groups, p, err := Uleb(body, 0, 5)

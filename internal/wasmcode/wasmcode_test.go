@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/corswasm/corswasm/internal/wasmcode"
+	wabin "github.com/tetratelabs/wabin/binary"
+	"github.com/tetratelabs/wabin/wasm"
 )
 
 func TestSleb(t *testing.T) {
@@ -71,5 +73,28 @@ func TestDecodeSaysWhereImmediatesStart(t *testing.T) {
 	}
 	if !got[2].HasFunc || got[2].FuncIdx != 3 {
 		t.Errorf("call: %+v, want function 3", got[2])
+	}
+}
+
+func TestFuncBodyReturnsAFunctionsInstructions(t *testing.T) {
+	// Two functions () -> (): the first with a local i64 and a nop, the
+	// second with no local and two nops.
+	const nop = 0x01
+	module := wabin.EncodeModule(&wasm.Module{
+		TypeSection:     []*wasm.FunctionType{{}},
+		FunctionSection: []wasm.Index{0, 0},
+		CodeSection: []*wasm.Code{
+			{LocalTypes: []wasm.ValueType{wasm.ValueTypeI64}, Body: []byte{nop, wasmcode.OpEnd}},
+			{Body: []byte{nop, nop, wasmcode.OpEnd}},
+		},
+	})
+	for i, want := range [][]byte{{nop}, {nop, nop}} {
+		got, err := wasmcode.FuncBody(module, i)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("body %d: % x, %v; want % x", i, got, err, want)
+		}
+	}
+	if _, err := wasmcode.FuncBody(module, 2); err == nil {
+		t.Error("a third body was found in a module of two")
 	}
 }
