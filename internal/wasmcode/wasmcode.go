@@ -1,8 +1,8 @@
 // Package wasmcode reads WebAssembly binaries at the level the project's
-// post-link steps (packages wasishim, gojumps and goaddr) rewrite them: the
-// sections of a module, and the instructions of a code body with where
-// their bytes lie, so that a rewrite changes one immediate and copies
-// everything else byte for byte.
+// post-link steps (packages wasishim, gojumps, goaddr, gomoves, gobools
+// and gostubs) rewrite them: the sections of a module, and the
+// instructions of a code body with where their bytes lie, so that a
+// rewrite changes what it must and copies everything else byte for byte.
 package wasmcode
 
 import (
