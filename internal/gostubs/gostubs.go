@@ -86,7 +86,7 @@ func Rewrite(module []byte) ([]byte, Report, error) {
 		if err != nil {
 			return nil, Report{}, fmt.Errorf("function %d: %w", imported+uint32(i), err)
 		}
-		if ok && localType(m, uint32(i), 2) == wasm.ValueTypeI64 {
+		if ok && localType(m, uint32(i), 1) == wasm.ValueTypeI32 && localType(m, uint32(i), 2) == wasm.ValueTypeI64 {
 			stubs[imported+uint32(i)] = body
 			r.Stubs++
 		}
