@@ -45,12 +45,22 @@ for m in plugin callfloor; do
 	}
 done
 
+# CACHESIM=1 adds callgrind's cache and branch simulation (slower: use
+# fewer exchanges) and prints, per exchange, each module's misses of the
+# first-level instruction cache (I1mr) and mispredicted conditional
+# branches (Bcm): where the time above the instruction ratio goes
+# (BENCHMARKS.md, the eighth round of issue 14).
+sim=()
+if [ -n "${CACHESIM:-}" ]; then
+	sim=(--cache-sim=yes --branch-sim=yes)
+fi
+
 # count MODULE EXCHANGES: runs the loop under callgrind; leaves the
 # exchanges' profile in $work/MODULE.out.2 and the process ID in
 # $work/MODULE.pid.
 count() {
 	local out=$work/$1
-	(cd bench && GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --smc-check=all-non-file \
+	(cd bench && GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind "${sim[@]}" --smc-check=all-non-file \
 		--dump-before='*bench.perfMark' \
 		--callgrind-out-file="$out.out" "$work/bench.test" -test.run '^TestPerfLoop$' \
 		-perf.scenario "$scenario" -perf.module "$1" -perf.n "$2" -perf.dir "$work") >"$out.log" 2>&1 || {
@@ -59,7 +69,9 @@ count() {
 	}
 	grep -o '^==[0-9]*==' "$out.log" | head -1 | tr -d = >"$out.pid"
 }
-total() { awk '/^totals:/ {print $2}' "$work/$1.out.2"; }
+total() { event "$1" Ir; }
+# event MODULE EVENT: the exchanges' count of one of callgrind's events.
+event() { awk -v e="$2" '/^events:/ { for (i = 2; i <= NF; i++) if ($i == e) k = i } /^totals:/ { print $k }' "$work/$1.out.2"; }
 
 # Two at a time: the machines have two CPUs.
 count plugin "$n" & count callfloor "$n" & wait
@@ -71,6 +83,11 @@ echo "$scenario: instructions per exchange ($n exchanges, callgrind)"
 echo "  plugin              $plugin"
 echo "  call-matched floor  $floor"
 awk -v p="$plugin" -v f="$floor" 'BEGIN { printf "  plugin / floor      %.2fx\n", p / f }'
-callgrind_annotate --threshold=100 "$work/plugin.out.2" 2>/dev/null |
+if [ -n "${CACHESIM:-}" ]; then
+	for e in I1mr Bcm; do
+		echo "  $e per exchange: plugin $(($(event plugin "$e") / n)), call-matched floor $(($(event callfloor "$e") / n))"
+	done
+fi
+callgrind_annotate --show=Ir --threshold=100 "$work/plugin.out.2" 2>/dev/null |
 	"$work/wasmperf" -map "$perfmap" -exchanges "$n" -top 25
 rm -f "$perfmap"
