@@ -281,6 +281,7 @@ func (s *stream) decide(cfg *filter.Config) types.Action {
 	// The header lines are read where the host wrote them, and the engine
 	// keeps those it reads (a view, no copy): picked in one pass, or, when
 	// a name it reads has several lines, one at a time.
+	//
 	// root and d are read through locals: Go's Wasm code checks a pointer
 	// loaded from a field for nil at each use in a branch.
 	root := s.root

@@ -69,24 +69,16 @@ func NewPickTable(names []string) (*PickTable, error) {
 }
 
 // ends returns the first and last words of name for PickTable.head and
-// tail.
+// tail (le64 and le32, as countPairs reads sizes).
 func ends(name string) (head, tail uint64) {
 	n := len(name)
 	switch {
 	case n >= 8:
-		return littleEndian(name[:8]), littleEndian(name[n-8:])
+		return le64([]byte(name[:8])), le64([]byte(name[n-8:]))
 	case n >= 4:
-		return littleEndian(name[:4]), littleEndian(name[n-4:])
+		return uint64(le32([]byte(name[:4]))), uint64(le32([]byte(name[n-4:])))
 	}
 	return 0, 0
-}
-
-// littleEndian reads s, at most 8 bytes, as a little-endian number.
-func littleEndian(s string) (v uint64) {
-	for i := len(s) - 1; i >= 0; i-- {
-		v = v<<8 | uint64(s[i])
-	}
-	return v
 }
 
 // Picked is what ReadPicked found in a header map: which names of its
