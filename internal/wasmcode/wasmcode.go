@@ -345,41 +345,59 @@ func RewriteCode(module []byte, fn func(instrs []byte) ([]byte, error)) ([]byte,
 // rewriteBodies rewrites the payload of a code section: a count, then each
 // function's size and body (its locals, then its instructions).
 func rewriteBodies(sec []byte, fn func(instrs []byte) ([]byte, error)) ([]byte, error) {
-	count, n, err := Uleb(sec, 0, 5)
+	_, n, err := Uleb(sec, 0, 5)
 	if err != nil {
 		return nil, fmt.Errorf("code section: count: %w", err)
 	}
-	out := make([]byte, 0, len(sec))
-	out = append(out, sec[:n]...)
+	out := append(make([]byte, 0, len(sec)), sec[:n]...) // the count, as it is
+	err = walkBodies(sec, func(i uint32, locals, instrs []byte) error {
+		code, err := fn(instrs)
+		if err != nil {
+			return fmt.Errorf("code body %d: %w", i, err)
+		}
+		newSize := uint32(len(locals) + len(code))
+		out = AppendUleb(out, newSize, MinWidth(newSize))
+		out = append(out, locals...)
+		out = append(out, code...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// walkBodies reads the payload of a code section and calls fn with each
+// body's index, locals and instructions.
+func walkBodies(sec []byte, fn func(i uint32, locals, instrs []byte) error) error {
+	count, n, err := Uleb(sec, 0, 5)
+	if err != nil {
+		return fmt.Errorf("code section: count: %w", err)
+	}
 	p := n
 	for i := range count {
 		size, n, err := Uleb(sec, p, 5)
 		if err != nil {
-			return nil, fmt.Errorf("code body %d: size: %w", i, err)
+			return fmt.Errorf("code body %d: size: %w", i, err)
 		}
 		body := p + n
 		end := body + int(size)
 		if end > len(sec) {
-			return nil, fmt.Errorf("code body %d runs past the end of the code section", i)
+			return fmt.Errorf("code body %d runs past the end of the code section", i)
 		}
 		instrs, err := skipLocals(sec[body:end])
 		if err != nil {
-			return nil, fmt.Errorf("code body %d: %w", i, err)
+			return fmt.Errorf("code body %d: %w", i, err)
 		}
-		code, err := fn(sec[body+instrs : end])
-		if err != nil {
-			return nil, fmt.Errorf("code body %d: %w", i, err)
+		if err := fn(i, sec[body:body+instrs], sec[body+instrs:end]); err != nil {
+			return err
 		}
-		newSize := uint32(instrs + len(code))
-		out = AppendUleb(out, newSize, MinWidth(newSize))
-		out = append(out, sec[body:body+instrs]...)
-		out = append(out, code...)
 		p = end
 	}
 	if p != len(sec) {
-		return nil, fmt.Errorf("code section: %d bytes after its %d bodies", len(sec)-p, count)
+		return fmt.Errorf("code section: %d bytes after its %d bodies", len(sec)-p, count)
 	}
-	return out, nil
+	return nil
 }
 
 // FuncBody returns the instructions of the i-th function module defines
@@ -387,25 +405,21 @@ func rewriteBodies(sec []byte, fn func(instrs []byte) ([]byte, error)) ([]byte, 
 // it: what the rewrites change, for a test to compare.
 func FuncBody(module []byte, i int) ([]byte, error) {
 	var body []byte
-	found := false
 	err := Sections(module, func(id byte, start, payload, end int) error {
 		if id != sectionCode {
 			return nil
 		}
-		k := 0 // the bodies walked as a rewrite would, each left as it is
-		_, err := rewriteBodies(module[payload:end], func(instrs []byte) ([]byte, error) {
-			if k == i {
-				body, found = instrs, true
+		return walkBodies(module[payload:end], func(k uint32, _, instrs []byte) error {
+			if int(k) == i {
+				body = instrs
 			}
-			k++
-			return instrs, nil
+			return nil
 		})
-		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if !found || len(body) == 0 || body[len(body)-1] != OpEnd {
+	if len(body) == 0 || body[len(body)-1] != OpEnd {
 		return nil, fmt.Errorf("no code body %d ending with end", i)
 	}
 	return body[:len(body)-1], nil
